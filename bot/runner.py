@@ -83,7 +83,9 @@ async def _start_telegram(rt: Runtime) -> None:
     else:
         assert app.updater is not None
         await app.bot.delete_webhook()
-        await app.updater.start_polling(allowed_updates=Update.ALL_TYPES, timeout=20)
+        await app.updater.start_polling(
+            allowed_updates=Update.ALL_TYPES, timeout=rt.settings.telegram_poll_timeout
+        )
     await app.start()
 
 

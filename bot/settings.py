@@ -39,6 +39,7 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = "https://api.telegram.org/bot"
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
+    telegram_poll_timeout: int = Field(default=20, ge=0, le=50)
     # Twilio
     twilio_account_sid: str | None = None
     twilio_auth_token: SecretStr | None = None

@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.db import Database, run_migrations, sync_url
 from bot.runtime import Runtime
 from bot.settings import Settings
+from tests.harness import RunningBot, running_bot
 from tests.netguard import install_network_guard
 
 install_network_guard()
@@ -133,3 +134,10 @@ async def rt(settings: Settings) -> AsyncIterator[Runtime]:
     await runtime.prepare_data()
     yield runtime
     await runtime.db.dispose()
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[RunningBot]:
+    """A whole lagbot running in-process against the fake Telegram and Twilio servers."""
+    async with running_bot(db_url) as running:
+        yield running

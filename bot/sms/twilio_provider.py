@@ -34,6 +34,9 @@ class TwilioProvider:
     ) -> None:
         self._http = AsyncTwilioHttpClient(timeout=20)
         self.client = Client(account_sid, auth_token, http_client=self._http)
+        # TWILIO_EDGE / TWILIO_REGION in the environment would rewrite the host.
+        self.client.edge = None
+        self.client.region = None
         # The API domain's base URL is public and settable: how tests reach the fake.
         self.client.api.base_url = base_url.rstrip("/")
         self.from_ = from_
