@@ -25,7 +25,7 @@ def _run(*cmd: str | Path, env: dict[str, str] | None = None) -> int:
 
 def setup() -> None:
     """Create .venv and install the locked dependencies."""
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - dev.py runs on any python3
         sys.exit(f"lagbot needs Python 3.11 or newer, this is {sys.version.split()[0]}")
     uv = BIN / "uv"
     if not uv.exists():
