@@ -41,6 +41,14 @@ def setup() -> None:
         sys.exit("could not install the locked dependencies (uv sync --frozen)")
 
 
+def _exec(*cmd: str | Path) -> int:
+    """Replace this process, so signals (Ctrl-C, SIGTERM) reach lagbot or pytest directly."""
+    args = [str(c) for c in cmd]
+    os.chdir(ROOT)
+    os.execv(args[0], args)
+    return 0  # not reached
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] in {"-h", "--help"}:
         print(__doc__)
@@ -51,11 +59,11 @@ def main(argv: list[str]) -> int:
     if command == "setup":
         return 0
     if command == "run":
-        return _run(BIN / "lagbot", "run", *rest)
+        return _exec(BIN / "lagbot", "run", *rest)
     if command == "lagbot":
-        return _run(BIN / "lagbot", *rest)
+        return _exec(BIN / "lagbot", *rest)
     if command == "test":
-        return _run(BIN / "python", "-m", "pytest", *rest)
+        return _exec(BIN / "python", "-m", "pytest", *rest)
     if command == "check":
         status = _run(BIN / "ruff", "check", ".")
         status |= _run(BIN / "ruff", "format", "--check", ".")
