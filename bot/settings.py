@@ -82,6 +82,12 @@ class Settings(BaseSettings):
     scheduler_tick_seconds: float = 30.0
     digest_weekday: int = Field(default=0, ge=0, le=6)
     digest_hour: int = Field(default=10, ge=0, le=23)
+    # Events (the statute's quorum is not public: confirm with the LAG)
+    assembly_quorum: float = Field(default=0.5, gt=0, le=1)  # share of formal LAG members
+    assembly_quorum_strict: bool = True  # True: more than that share; False: at least it
+    event_reminders_assembly: str = "7d,1d,2h"  # general assembly, to the whole audience
+    event_reminders_training: str = "1d,2h"  # trainings, workshops, seminars, info sessions
+    event_reminders_board: str = "2d,2h"  # board meetings, to the board
     # Data files (another LAG swaps these)
     communities_file: Path = PACKAGE_DATA / "communities.toml"
     interests_file: Path = PACKAGE_DATA / "interests.toml"
