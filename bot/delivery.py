@@ -12,7 +12,7 @@ import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from sqlmodel import select
 
@@ -46,6 +46,12 @@ class Pacer:
         self._next = max(now, self._next) + self.interval
 
 
+class ProviderGate(Protocol):
+    async def admit(self, row: OutboxMessage) -> bool:
+        """True: send the claimed row now. False: the gate has re-queued it for later."""
+        ...
+
+
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
 
@@ -59,6 +65,9 @@ class DeliveryEngine:
             "telegram": Pacer(rt.settings.telegram_rate_per_second),
             "sms": Pacer(rt.settings.sms_rate_per_second),
         }
+        # A provider's own admission rule, e.g. the gateway phone's Android SMS window
+        # (bot.sms.gateway_gate): a row it refuses is put back in the queue by the gate.
+        self.gates: dict[str, ProviderGate] = {}
         self.batch = 50
 
     def wake(self, channel: str | None = None) -> None:
@@ -110,6 +119,9 @@ class DeliveryEngine:
                 session=session, channel=channel, limit=self.batch, providers=providers
             )
         for row in rows:
+            gate = self.gates.get(row.provider)
+            if gate is not None and not await gate.admit(row):
+                continue
             await self.pacers[channel].wait()
             await self._send_row(row)
         return len(rows)

@@ -49,6 +49,9 @@ class Runtime:
         self.scheduler: Scheduler | None = None
         self.web_routes: list[BaseRoute] = []  # plug-ins add theirs (dashboard, gateway)
         self.on_telegram_start: list[Callable[[], Awaitable[None]]] = []  # e.g. setMyCommands
+        # After the engine and scheduler start / before they stop (e.g. the SMS gateway's).
+        self.on_start: list[Callable[[], Awaitable[None]]] = []
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self.commands: list[CommandInfo] = []  # filled by bot.roles.add_command
         self.sms_help_keys: list[str] = []  # one catalog line per SMS capability, for HELP
         # Named seams between capabilities, e.g. "registration.begin" (set by handlers).
@@ -132,8 +135,12 @@ class Runtime:
         await self.delivery.start()
         if self.scheduler is not None:
             await self.scheduler.start()
+        for hook in self.on_start:
+            await hook()
 
     async def stop(self) -> None:
+        for hook in self.on_stop:
+            await hook()
         if self.scheduler is not None:
             await self.scheduler.stop()
         await self.delivery.stop()
