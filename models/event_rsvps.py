@@ -1,0 +1,482 @@
+"""Invitations, answers (RSVPs) and check-in for events.
+
+One row per (event, member): created when the announcement goes out (`invited_at`), or when
+someone in the audience answers without having been announced to, or is checked in at the
+door. Answer::
+
+    (none) ──Going──> going (seated | waitlisted, see models.seats) ──Maybe / Not going──> …
+      ^                 │
+      └───withdraw──────┘    any change only while RSVP is open (before deadline and start)
+
+Every change of answer takes the event's seat-pool lock first (models.seats), so answers to
+one event are serialized: the seat count, the waitlist order and the check-in codes stay
+consistent under any number of simultaneous answers.
+"""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint, func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col, select
+
+from bot.settings import Settings
+from models import seats
+from models.audiences import matches
+from models.audit import record_audit
+from models.base import UTCDateTime, utcnow
+from models.events import SEAT_KIND, Event, EventStatus
+from models.members import Member, MemberStatus
+
+
+class Answer(enum.StrEnum):
+    GOING = "going"
+    MAYBE = "maybe"
+    NO = "no"
+
+
+class EventRsvp(SQLModel, table=True):
+    __tablename__ = "event_rsvp"
+    __table_args__ = (
+        UniqueConstraint("event_id", "member_id", name="uq_event_rsvp_member"),
+        UniqueConstraint("event_id", "checkin_code", name="uq_event_rsvp_code"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    event_id: int = Field(foreign_key="event.id", index=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    invited_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    answer: str | None = Field(default=None, max_length=10)
+    answered_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    channel: str | None = Field(default=None, max_length=20)  # telegram | sms | secretariat
+    checkin_code: str | None = Field(default=None, max_length=8)
+    checked_in_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    checked_in_by: int | None = Field(default=None, foreign_key="member.id")
+
+
+class RsvpRefused(Exception):
+    """This member cannot answer for this event now; `key` names the reason's message."""
+
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class RsvpOutcome:
+    answer: str | None  # going | maybe | no | None (withdrawn / never answered)
+    seat: str | None  # seated | waiting | released | None
+    place: int | None  # 1-based waitlist place
+    changed: bool
+    checkin_code: str | None = None
+    promoted: list[int] = field(default_factory=list)  # member ids who just got a seat
+
+    @property
+    def waitlisted(self) -> bool:
+        return self.answer == Answer.GOING and self.seat == seats.SeatStatus.WAITING
+
+
+async def rsvp_of(*, session: AsyncSession, event_id: int, member_id: int) -> EventRsvp | None:
+    query = (
+        select(EventRsvp)
+        .where(EventRsvp.event_id == event_id, EventRsvp.member_id == member_id)
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalars().first()
+
+
+def in_audience(event: Event, member: Member, settings: Settings, now: datetime) -> bool:
+    return matches(
+        member,
+        event.audience_filter(),
+        year=now.astimezone(settings.tz).year,
+        youth_min=settings.youth_min_age,
+        youth_max=settings.youth_max_age,
+    )
+
+
+async def may_answer(
+    *, session: AsyncSession, event: Event, member: Member, settings: Settings, now: datetime
+) -> EventRsvp | None:
+    """The member's row when they may answer now; raises RsvpRefused with the reason."""
+    if event.status == EventStatus.DRAFT:
+        raise RsvpRefused("events.refused_unknown")
+    if event.status == EventStatus.CANCELLED:
+        raise RsvpRefused("events.refused_cancelled")
+    if member.status != MemberStatus.ACTIVE:
+        raise RsvpRefused("events.refused_not_member")
+    assert event.id is not None and member.id is not None
+    row = await rsvp_of(session=session, event_id=event.id, member_id=member.id)
+    invited = row is not None and row.invited_at is not None
+    if not invited and not in_audience(event, member, settings, now):
+        raise RsvpRefused("events.refused_not_in_audience")
+    if not event.rsvp_open(now):
+        raise RsvpRefused("events.refused_closed")
+    return row
+
+
+async def _new_code(session: AsyncSession, event_id: int) -> str:
+    taken = set(
+        (
+            await session.execute(
+                select(EventRsvp.checkin_code).where(
+                    EventRsvp.event_id == event_id, col(EventRsvp.checkin_code).is_not(None)
+                )
+            )
+        ).scalars()
+    )
+    while True:
+        code = f"{1000 + secrets.randbelow(9000)}"
+        if code not in taken:
+            return code
+
+
+async def _give_code(session: AsyncSession, event_id: int, member_id: int) -> str:
+    row = await rsvp_of(session=session, event_id=event_id, member_id=member_id)
+    if row is None:
+        row = EventRsvp(event_id=event_id, member_id=member_id)
+    if row.checkin_code is None:
+        row.checkin_code = await _new_code(session, event_id)
+        session.add(row)
+        await session.flush()
+    assert row.checkin_code is not None
+    return row.checkin_code
+
+
+async def answer_rsvp(
+    *,
+    session: AsyncSession,
+    event: Event,
+    member: Member,
+    answer: str | None,
+    channel: str,
+    settings: Settings,
+    now: datetime,
+    actor: Member | None = None,
+) -> RsvpOutcome:
+    """Record Going / Maybe / Not going (or None: withdraw); the same answer twice is a no-op.
+
+    Going takes a seat or a waitlist place; leaving Going frees the seat for the head of the
+    waitlist (their ids are in `promoted`, each already holding a check-in code).
+    """
+    assert event.id is not None and member.id is not None
+    if answer is not None and answer not in set(Answer):
+        raise ValueError(answer)
+    # The event's seat-pool lock first: every answer to this event is serialized from here.
+    await seats.ensure_pool(session=session, kind=SEAT_KIND, item_id=event.id)
+    row = await may_answer(session=session, event=event, member=member, settings=settings, now=now)
+    if row is not None and row.answer == answer:
+        seat = await seats.seat_of(
+            session=session, kind=SEAT_KIND, item_id=event.id, member_id=member.id
+        )
+        same_code = row.checkin_code if seat.status == seats.SeatStatus.SEATED else None
+        return RsvpOutcome(answer, seat.status, seat.place, False, same_code)
+    if row is None:
+        row = EventRsvp(event_id=event.id, member_id=member.id)
+    previous = row.answer
+    row.answer, row.answered_at, row.channel = answer, now, channel
+    session.add(row)
+    await session.flush()
+    promoted: list[int] = []
+    code: str | None = None
+    if answer == Answer.GOING:
+        taken = await seats.take_seat(
+            session=session,
+            kind=SEAT_KIND,
+            item_id=event.id,
+            member_id=member.id,
+            capacity=event.capacity,
+        )
+        seat_status, place = taken.status, taken.place
+        if seat_status == seats.SeatStatus.SEATED:
+            code = await _give_code(session, event.id, member.id)
+    else:
+        released = await seats.release_seat(
+            session=session,
+            kind=SEAT_KIND,
+            item_id=event.id,
+            member_id=member.id,
+            capacity=event.capacity,
+        )
+        seat_status, place, promoted = released.status, None, released.promoted
+        for promoted_id in promoted:
+            await _give_code(session, event.id, promoted_id)
+    await record_audit(
+        session=session,
+        action="event.rsvp",
+        actor_member_id=(actor or member).id,
+        actor_label=f"{channel}:{(actor or member).id}",
+        target=f"event:{event.id}",
+        details={
+            "member": member.id,
+            "from": previous,
+            "to": answer,
+            "seat": seat_status,
+            "promoted": promoted,
+        },
+    )
+    return RsvpOutcome(answer, seat_status, place, True, code, promoted)
+
+
+async def promote_after_capacity_change(*, session: AsyncSession, event: Event) -> list[int]:
+    """After the capacity grew: seat whoever now fits, in waitlist order, with codes."""
+    assert event.id is not None
+    promoted = await seats.set_capacity(
+        session=session, kind=SEAT_KIND, item_id=event.id, capacity=event.capacity
+    )
+    for member_id in promoted:
+        await _give_code(session, event.id, member_id)
+    return promoted
+
+
+async def record_invites(
+    *, session: AsyncSession, event: Event, members: list[Member], now: datetime
+) -> list[Member]:
+    """Mark these members as announced to; returns those not announced to before."""
+    assert event.id is not None
+    existing = {
+        row.member_id: row
+        for row in (
+            await session.execute(select(EventRsvp).where(EventRsvp.event_id == event.id))
+        ).scalars()
+    }
+    fresh: list[Member] = []
+    for member in members:
+        assert member.id is not None
+        row = existing.get(member.id)
+        if row is not None and row.invited_at is not None:
+            continue
+        row = row or EventRsvp(event_id=event.id, member_id=member.id)
+        row.invited_at = now
+        session.add(row)
+        fresh.append(member)
+    await session.flush()
+    return fresh
+
+
+@dataclass(frozen=True)
+class Attendee:
+    member: Member
+    rsvp: EventRsvp
+    seat: str | None
+    place: int | None
+
+    @property
+    def status(self) -> str:
+        """going | waitlist | maybe | no | invited (no answer yet)."""
+        if self.rsvp.answer == Answer.GOING:
+            return "waitlist" if self.seat == seats.SeatStatus.WAITING else "going"
+        return self.rsvp.answer or "invited"
+
+
+async def attendees(*, session: AsyncSession, event: Event) -> list[Attendee]:
+    """Everyone invited, answering or checked in, with their seat; waitlist in line order."""
+    assert event.id is not None
+    rows = (
+        await session.execute(
+            select(EventRsvp, Member)
+            .join(Member, col(Member.id) == col(EventRsvp.member_id))
+            .where(EventRsvp.event_id == event.id)
+            .order_by(col(EventRsvp.answered_at), col(EventRsvp.id))
+        )
+    ).all()
+    line = await seats.seats_in(
+        session=session, kind=SEAT_KIND, item_id=event.id, status=seats.SeatStatus.WAITING
+    )
+    places = {seat.member_id: index for index, seat in enumerate(line, start=1)}
+    seated = {
+        seat.member_id
+        for seat in await seats.seats_in(
+            session=session, kind=SEAT_KIND, item_id=event.id, status=seats.SeatStatus.SEATED
+        )
+    }
+    result: list[Attendee] = []
+    for rsvp, member in rows:
+        if member.status == MemberStatus.ERASED or member.is_simulated:
+            continue
+        seat = (
+            seats.SeatStatus.SEATED
+            if member.id in seated
+            else seats.SeatStatus.WAITING
+            if member.id in places
+            else None
+        )
+        result.append(Attendee(member, rsvp, seat, places.get(member.id or 0)))
+    result.sort(key=lambda a: (a.place or 0, a.member.name or ""))
+    return result
+
+
+@dataclass(frozen=True)
+class RsvpCounts:
+    going: int
+    waitlist: int
+    maybe: int
+    no: int
+    no_answer: int
+    checked_in: int
+
+
+def count(people: list[Attendee]) -> RsvpCounts:
+    statuses = [a.status for a in people]
+    return RsvpCounts(
+        going=statuses.count("going"),
+        waitlist=statuses.count("waitlist"),
+        maybe=statuses.count("maybe"),
+        no=statuses.count("no"),
+        no_answer=statuses.count("invited"),
+        checked_in=sum(1 for a in people if a.rsvp.checked_in_at is not None),
+    )
+
+
+async def rsvp_counts(*, session: AsyncSession, event: Event) -> RsvpCounts:
+    return count(await attendees(session=session, event=event))
+
+
+class CheckInError(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+@dataclass(frozen=True)
+class CheckIn:
+    member: Member
+    already: bool
+    at: datetime
+    walk_in: bool  # had not answered Going
+
+
+async def check_in(
+    *,
+    session: AsyncSession,
+    event: Event,
+    actor: Member,
+    now: datetime,
+    code: str | None = None,
+    member_id: int | None = None,
+) -> CheckIn:
+    """At the door: by the personal code, or by choosing the member (people without phones)."""
+    assert event.id is not None
+    if event.status not in (EventStatus.PUBLISHED, EventStatus.COMPLETED):
+        raise CheckInError("events.checkin_not_open")
+    row: EventRsvp | None
+    if code is not None:
+        row = (
+            (
+                await session.execute(
+                    select(EventRsvp).where(
+                        EventRsvp.event_id == event.id, EventRsvp.checkin_code == code.strip()
+                    )
+                )
+            )
+            .scalars()
+            .first()
+        )
+        if row is None:
+            raise CheckInError("events.checkin_unknown_code")
+    else:
+        assert member_id is not None
+        row = await rsvp_of(session=session, event_id=event.id, member_id=member_id)
+    target = await session.get(Member, row.member_id if row else member_id)
+    if target is None or target.status == MemberStatus.ERASED:
+        raise CheckInError("events.checkin_unknown_member")
+    if row is not None and row.checked_in_at is not None:
+        return CheckIn(target, True, row.checked_in_at, row.answer != Answer.GOING)
+    if row is None:
+        row = EventRsvp(event_id=event.id, member_id=member_id or 0)
+    row.checked_in_at, row.checked_in_by = now, actor.id
+    session.add(row)
+    await session.flush()
+    await record_audit(
+        session=session,
+        action="event.checkin",
+        actor_member_id=actor.id,
+        actor_label=f"member:{actor.id}",
+        target=f"event:{event.id}",
+        details={"member": target.id, "by": "code" if code else "name"},
+    )
+    return CheckIn(target, False, now, row.answer != Answer.GOING)
+
+
+async def undo_check_in(
+    *, session: AsyncSession, event: Event, member_id: int, actor: Member
+) -> bool:
+    assert event.id is not None
+    row = await rsvp_of(session=session, event_id=event.id, member_id=member_id)
+    if row is None or row.checked_in_at is None:
+        return False
+    row.checked_in_at, row.checked_in_by = None, None
+    session.add(row)
+    await record_audit(
+        session=session,
+        action="event.checkin_undo",
+        actor_member_id=actor.id,
+        actor_label=f"member:{actor.id}",
+        target=f"event:{event.id}",
+        details={"member": member_id},
+    )
+    return True
+
+
+async def open_invites(*, session: AsyncSession, member: Member, now: datetime) -> list[Event]:
+    """Published events announced to this member whose RSVP is still open, soonest first."""
+    query = (
+        select(Event)
+        .join(EventRsvp, col(EventRsvp.event_id) == col(Event.id))
+        .where(
+            EventRsvp.member_id == member.id,
+            col(EventRsvp.invited_at).is_not(None),
+            Event.status == EventStatus.PUBLISHED,
+            col(Event.starts_at) > now,
+        )
+        .order_by(col(Event.starts_at))
+    )
+    return [e for e in (await session.execute(query)).scalars() if e.rsvp_open(now)]
+
+
+async def member_history(*, session: AsyncSession, member_id: int) -> tuple[int, int]:
+    """(events attended, events answered Going) for one member."""
+    attended = await session.execute(
+        select(func.count()).where(
+            col(EventRsvp.member_id) == member_id, col(EventRsvp.checked_in_at).is_not(None)
+        )
+    )
+    going = await session.execute(
+        select(func.count()).where(
+            col(EventRsvp.member_id) == member_id, col(EventRsvp.answer) == Answer.GOING
+        )
+    )
+    return int(attended.scalar_one()), int(going.scalar_one())
+
+
+async def attendance_overview(
+    *, session: AsyncSession, since: datetime | None = None
+) -> dict[str, int]:
+    """For /stats: events held, check-ins, members who attended at least once, RSVPs Going."""
+    events = select(Event.id).where(
+        col(Event.status).in_((EventStatus.PUBLISHED, EventStatus.COMPLETED)),
+        col(Event.starts_at) <= utcnow(),
+    )
+    if since is not None:
+        events = events.where(col(Event.starts_at) >= since)
+    held = list((await session.execute(events)).scalars())
+    if not held:
+        return {"events": 0, "checkins": 0, "attendees": 0, "going": 0}
+    rows = (
+        await session.execute(
+            select(EventRsvp.member_id, EventRsvp.answer, EventRsvp.checked_in_at)
+            .join(Member, col(Member.id) == col(EventRsvp.member_id))
+            .where(col(EventRsvp.event_id).in_(held), col(Member.is_simulated).is_(False))
+        )
+    ).all()
+    checkins = [r for r in rows if r[2] is not None]
+    return {
+        "events": len(held),
+        "checkins": len(checkins),
+        "attendees": len({r[0] for r in checkins}),
+        "going": sum(1 for r in rows if r[1] == Answer.GOING),
+    }
