@@ -35,6 +35,7 @@ from models.gateway import (
     record_contact,
     record_error,
     record_webhooks,
+    release_waiting,
     requeue_refused,
 )
 from models.inbound import record_inbound
@@ -257,6 +258,9 @@ class GatewayMonitor:
                 self._saved_error_at = link.last_error_at
         if link.ok_since_down:
             link.ok_since_down = False
+            async with self.rt.db.session() as session:
+                released = await release_waiting(session=session)
+            log.info("the gateway phone answers again; %d SMS released", released)
             self.rt.delivery.wake("sms")
 
 

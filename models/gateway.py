@@ -30,6 +30,7 @@ SILENCE_ALERT = timedelta(hours=1)
 FAILURES_WINDOW = timedelta(hours=1)
 FAILURES_ALERT = 3  # failed sends within FAILURES_WINDOW that alert the secretariat
 LIMIT_EXCEEDED = "RESULT_ERROR_LIMIT_EXCEEDED"
+WAITING_FOR_PHONE = "gateway_down"  # error_code of rows held while the phone is unreachable
 
 
 class GatewayStatus(SQLModel, table=True):
@@ -102,8 +103,11 @@ async def record_webhooks(
     return status
 
 
-async def defer_claimed(*, session: AsyncSession, row_id: int, until: datetime) -> bool:
+async def defer_claimed(
+    *, session: AsyncSession, row_id: int, until: datetime, code: str | None = None
+) -> bool:
     """A claimed row goes back to the queue, due at `until`; its attempt is given back."""
+    extra: dict[str, Any] = {"error_code": code} if code else {}
     result = await session.execute(
         update(OutboxMessage)
         .where(
@@ -116,10 +120,25 @@ async def defer_claimed(*, session: AsyncSession, row_id: int, until: datetime) 
             next_attempt_at=until,
             attempts=OutboxMessage.attempts - 1,
             claimed_at=None,
+            **extra,
         )
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def release_waiting(*, session: AsyncSession, now: datetime | None = None) -> int:
+    """The phone answers again: rows held for it are due at once (others keep their time)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.status) == OutStatus.QUEUED,
+            col(OutboxMessage.error_code) == WAITING_FOR_PHONE,
+        )
+        .values(next_attempt_at=now or utcnow(), error_code=None)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 async def requeue_refused(

@@ -143,15 +143,20 @@ def gateway_settings(gw: FakeSmsGateway) -> dict[str, Any]:
 
 @contextlib.asynccontextmanager
 async def running_bot(
-    db_url: str, *, gateway: bool = False, **settings_overrides: Any
+    db_url: str, *, gateway: bool | FakeSmsGateway = False, **settings_overrides: Any
 ) -> AsyncIterator[RunningBot]:
     """Start Runtime + Telegram polling + the web server in this loop; stop them after.
 
     `gateway=True` adds the fake SMS Gateway for Android phone (its settings first, so
-    `settings_overrides` may still change them, e.g. `sms_outbound_provider="gateway"`).
+    `settings_overrides` may still change them, e.g. `sms_outbound_provider="gateway"`);
+    pass a running FakeSmsGateway instead to keep one phone across several bot runs.
     """
     with contextlib.ExitStack() as stack:
-        gw = stack.enter_context(FakeSmsGateway()) if gateway else None
+        gw: FakeSmsGateway | None = None
+        if isinstance(gateway, FakeSmsGateway):
+            gw = gateway
+        elif gateway:
+            gw = stack.enter_context(FakeSmsGateway())
         if gw is not None:
             settings_overrides = {**gateway_settings(gw), **settings_overrides}
         async with _running_bot(db_url, gw, **settings_overrides) as running:

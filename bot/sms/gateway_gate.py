@@ -25,7 +25,7 @@ from sqlmodel import col, select
 from bot.settings import Settings
 from bot.sms.encoding import sms_info
 from models.base import utcnow
-from models.gateway import defer_claimed
+from models.gateway import WAITING_FOR_PHONE, defer_claimed
 from models.outbox import OutboxMessage, Priority
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ def expected_duration(
     per_window = max(1, bulk // parts)
     windows = math.ceil(n_messages / per_window)
     window = timedelta(seconds=settings.gateway_rate_window_seconds)
-    last = min(n_messages, per_window)
+    last = n_messages - (windows - 1) * per_window
     tail = timedelta(seconds=last / rate) if rate > 0 else timedelta(0)
     return max(steady, (windows - 1) * window + tail)
 
@@ -117,7 +117,7 @@ class GatewayGate:
         now = self.clock()
         link = getattr(self.rt.sms_providers.get(row.provider), "link", None)
         if link is not None and link.is_down(now) and link.down_until is not None:
-            await self._defer(row, link.down_until, "the phone is unreachable")
+            await self._defer(row, link.down_until, "the phone is unreachable", WAITING_FOR_PHONE)
             return False
         if self.capacity <= 0:
             return True  # the limit was raised on the phone and switched off here
@@ -130,8 +130,10 @@ class GatewayGate:
         self.record(now, parts)
         return True
 
-    async def _defer(self, row: OutboxMessage, until: datetime, why: str) -> None:
+    async def _defer(
+        self, row: OutboxMessage, until: datetime, why: str, code: str | None = None
+    ) -> None:
         assert row.id is not None
         async with self.rt.db.session() as session:
-            await defer_claimed(session=session, row_id=row.id, until=until)
+            await defer_claimed(session=session, row_id=row.id, until=until, code=code)
         log.info("outbox %s waits until %s: %s", row.id, until.isoformat(timespec="seconds"), why)
