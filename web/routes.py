@@ -1,0 +1,33 @@
+"""All dashboard routes, in one list for `rt.web_routes` (see handlers/dashboard.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.routing import BaseRoute, Mount
+from starlette.staticfiles import StaticFiles
+
+from web.pages import audit, auth, members, overview, simulator
+from web.render import NAV
+
+STATIC = Path(__file__).resolve().parent / "static"
+
+MENU: list[tuple[str, str, bool]] = [
+    ("/admin", "nav.overview", False),
+    ("/admin/members", "nav.members", False),
+    ("/admin/simulator", "nav.simulator", True),
+    ("/admin/audit", "nav.audit", False),
+]
+
+
+def dashboard_routes() -> list[BaseRoute]:
+    if not NAV:
+        NAV.extend(MENU)
+    return [
+        Mount("/admin/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
+        *auth.routes(),
+        *overview.routes(),
+        *members.routes(),
+        *audit.routes(),
+        *simulator.routes(),
+    ]
