@@ -1,0 +1,512 @@
+"""/newpoll: a guided flow kept in a Dialog (flow "newpoll"), secretariat only.
+
+Steps: question → options → one/several → anonymous/named → audience → closing time →
+live results? → results to voters? → preview → send. Buttons edit the flow's message in
+place; typed answers (question, options, closing time) get a new message. From the preview
+any part can be changed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import Message, Update
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, ContextTypes
+
+from bot.i18n import t
+from bot.outbound import Button, quiet_until
+from bot.roles import Access, _language_of, add_command
+from bot.runtime import Runtime, runtime_of
+from bot.senders import keyboard
+from bot.sms.encoding import sms_info
+from bot.sms.translit import to_latin_sms
+from handlers import polls_audience as aud
+from handlers.polls_jobs import communities_by_id, queue_ballots
+from handlers.polls_render import ballot_text, option_label, sms_ballot, when
+from handlers.polls_when import parse_closing
+from models.audiences import Audience
+from models.audit import record_audit
+from models.base import utcnow
+from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
+from models.members import Member, member_by_telegram
+from models.polls import (
+    MAX_DURATION,
+    MAX_OPTION,
+    MAX_OPTIONS,
+    MAX_QUESTION,
+    MIN_DURATION,
+    Poll,
+    PollInvalid,
+    open_poll,
+    reminder_time,
+)
+
+FLOW = "newpoll"
+QUICK_CLOSING = (
+    ("polls.np_in_hour", 60),
+    ("polls.np_in_day", 1440),
+    ("polls.np_in_3days", 4320),
+    ("polls.np_in_week", 10080),
+)
+Screen = tuple[str, list[list[Button]]]
+
+
+def _cancel(language: str) -> list[Button]:
+    return [Button(t("polls.np_cancel", language), "np:x")]
+
+
+def _draft_poll(data: dict[str, Any], now: datetime) -> Poll:
+    """An unsaved Poll from the draft, to render the preview exactly as members will see it."""
+    closes = datetime.fromisoformat(data["closes_at"])
+    return Poll(
+        id=None,
+        question=data["question"],
+        options=list(data["options"]),
+        multiple=bool(data["multiple"]),
+        anonymous=bool(data["anonymous"]),
+        closes_at=closes,
+        reminder_at=reminder_time(now, closes),
+        results_live=bool(data["results_live"]),
+        results_to_voters=bool(data["results_to_voters"]),
+    )
+
+
+async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: str) -> Screen:
+    """The text and buttons of the step the dialog is at."""
+    data, step, now = dialog.data, dialog.step, utcnow()
+    yes_no = {True: t("polls.yes", language), False: t("polls.no", language)}
+    if step == "question":
+        return t("polls.np_question", language, max=MAX_QUESTION), [_cancel(language)]
+    if step == "options":
+        options: list[str] = data.get("options", [])
+        text = t("polls.np_options", language, max=MAX_OPTIONS, length=MAX_OPTION)
+        rows: list[list[Button]] = []
+        if options:
+            listed = "\n".join(option_label(n, o) for n, o in enumerate(options, start=1))
+            text += "\n\n" + t("polls.np_options_so_far", language, options=listed)
+            row = [Button(t("polls.np_options_undo", language), "np:ou")]
+            if len(options) >= 2:
+                row.insert(0, Button(t("polls.np_options_done", language), "np:od"))
+            rows.append(row)
+        return text, [*rows, _cancel(language)]
+    if step == "kind":
+        return t("polls.np_kind", language), [
+            [
+                Button(t("polls.np_single", language), "np:k:1"),
+                Button(t("polls.np_multiple", language), "np:k:n"),
+            ],
+            _cancel(language),
+        ]
+    if step == "privacy":
+        return t("polls.np_privacy", language), [
+            [
+                Button(t("polls.np_anonymous", language), "np:p:a"),
+                Button(t("polls.np_named", language), "np:p:n"),
+            ],
+            _cancel(language),
+        ]
+    if step in ("audience", "aud_comm", "aud_sect"):
+        audience = Audience.from_json(data.get("audience"))
+        communities = await communities_by_id(session)
+        youth = (rt.settings.youth_min_age, rt.settings.youth_max_age)
+        found = await aud.reach(session=session, audience=audience, now=now, settings=rt.settings)
+        text = t(
+            "polls.np_audience",
+            language,
+            summary=aud.summary(audience, language, communities, youth),
+            count=aud.reach_text(found, language),
+        )
+        if step == "aud_comm":
+            return text, aud.community_buttons(audience, language, communities)
+        if step == "aud_sect":
+            return text, aud.sector_buttons(audience, language)
+        return text, [*aud.main_buttons(audience, language), _cancel(language)]
+    if step == "closing":
+        quick = [Button(t(key, language), f"np:c:{minutes}") for key, minutes in QUICK_CLOSING]
+        return t("polls.np_closing", language), [quick[:2], quick[2:], _cancel(language)]
+    if step == "live":
+        return t("polls.np_live", language), [
+            [
+                Button(t("polls.np_live_yes", language), "np:l:y"),
+                Button(t("polls.np_live_no", language), "np:l:n"),
+            ],
+            _cancel(language),
+        ]
+    if step == "share":
+        return t("polls.np_share", language), [
+            [Button(yes_no[True], "np:s:y"), Button(yes_no[False], "np:s:n")],
+            _cancel(language),
+        ]
+    return await preview(rt, session, data, language, now)
+
+
+async def preview(
+    rt: Runtime, session: AsyncSession, data: dict[str, Any], language: str, now: datetime
+) -> Screen:
+    settings = rt.settings
+    poll = _draft_poll(data, now)
+    audience = Audience.from_json(data.get("audience"))
+    communities = await communities_by_id(session)
+    youth = (settings.youth_min_age, settings.youth_max_age)
+    found = await aud.reach(session=session, audience=audience, now=now, settings=settings)
+    sms = sms_ballot(poll, language, settings)
+    yes_no = {True: t("polls.yes", language), False: t("polls.no", language)}
+    summary = t(
+        "polls.np_summary",
+        language,
+        audience=aud.summary(audience, language, communities, youth),
+        count=aud.reach_text(found, language),
+        closes=when(poll.closes_at, language, settings),
+        reminder=when(poll.reminder_at, language, settings),
+        kind=t("polls.np_multiple" if poll.multiple else "polls.np_single", language),
+        privacy=t("polls.np_anonymous" if poll.anonymous else "polls.np_named", language),
+        live=yes_no[poll.results_live],
+        share=yes_no[poll.results_to_voters],
+    )
+    text = t(
+        "polls.np_preview",
+        language,
+        ballot=ballot_text(poll, language, settings),
+        options="\n".join(option_label(n, o) for n, o in enumerate(poll.options, start=1)),
+        sms=sms,
+        parts=sms_info(sms).parts,
+        latin_parts=sms_info(to_latin_sms(sms)).parts,
+        summary=summary,
+    )
+    quiet = quiet_until(settings, now)
+    if quiet is not None and found.sms:
+        text += "\n\n" + t("polls.np_quiet_warning", language, when=when(quiet, language, settings))
+    edit = [
+        Button(t("polls.np_edit_question", language), "np:e:question"),
+        Button(t("polls.np_edit_options", language), "np:e:options"),
+    ]
+    edit2 = [
+        Button(t("polls.np_edit_audience", language), "np:e:audience"),
+        Button(t("polls.np_edit_closing", language), "np:e:closing"),
+    ]
+    return text, [
+        [Button(t("polls.np_send", language), "np:send")],
+        edit,
+        edit2,
+        _cancel(language),
+    ]
+
+
+def next_step(dialog: Dialog, after: str) -> str:
+    """The step after `after`; back to the preview when changing an already complete draft."""
+    order = [
+        "question",
+        "options",
+        "kind",
+        "privacy",
+        "audience",
+        "closing",
+        "live",
+        "share",
+        "preview",
+    ]
+    if dialog.data.get("editing") and after in ("question", "options", "audience", "closing"):
+        return "preview"
+    return order[order.index(after) + 1]
+
+
+async def _admin(rt: Runtime, session: AsyncSession, user_id: int) -> Member | None:
+    member = await member_by_telegram(session=session, telegram_id=user_id)
+    return member if member is not None and member.is_admin else None
+
+
+async def newpoll(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    rt = runtime_of(context)
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    async with rt.db.session() as session:
+        member = await _admin(rt, session, user.id)
+        assert member is not None  # guarded by add_command
+        dialog = await start_dialog(
+            session=session,
+            channel="telegram",
+            address=str(user.id),
+            flow=FLOW,
+            step="question",
+            data={"language": member.language, "options": [], "audience": {}},
+            member_id=member.id,
+        )
+        text, buttons = await screen(rt, session, dialog, member.language)
+    await message.reply_text(text, reply_markup=keyboard({"buttons": _pairs(buttons)}))
+
+
+def _pairs(buttons: list[list[Button]]) -> list[list[list[str]]]:
+    return [[[b.label, b.data] for b in row] for row in buttons]
+
+
+async def _show(
+    message: Message | None, text: str, buttons: list[list[Button]], *, edit: bool
+) -> None:
+    if message is None:
+        return
+    markup = keyboard({"buttons": _pairs(buttons)})
+    if edit:
+        with contextlib.suppress(BadRequest):  # unchanged (a double press)
+            await message.edit_text(text, reply_markup=markup)
+        return
+    await message.reply_text(text, reply_markup=markup)
+
+
+def _split_options(text: str) -> list[str]:
+    return [line.strip().lstrip("-•*").strip() for line in text.splitlines() if line.strip()]
+
+
+async def on_text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Dialog) -> None:
+    """Typed answers: the question, options (one per line), or a closing time."""
+    rt = runtime_of(context)
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    text = (message.text or "").strip()
+    async with rt.db.session() as session:
+        member = await _admin(rt, session, user.id)
+        fresh = await get_dialog(session=session, channel="telegram", address=str(user.id))
+        if member is None or fresh is None or fresh.flow != FLOW:
+            await end_dialog(session=session, channel="telegram", address=str(user.id))
+            await message.reply_text(t("core.not_allowed", member.language if member else "ka"))
+            return
+        language, dialog, problem = member.language, fresh, None
+        if dialog.step == "question":
+            if not text or len(text) > MAX_QUESTION:
+                problem = t(
+                    "polls.np_question_too_long", language, length=len(text), max=MAX_QUESTION
+                )
+            else:
+                await advance_dialog(
+                    session=session,
+                    dialog=dialog,
+                    step=next_step(dialog, "question"),
+                    question=text,
+                )
+        elif dialog.step == "options":
+            options = list(dialog.data.get("options", []))
+            notes: list[str] = []
+            for option in _split_options(text):
+                if len(option) > MAX_OPTION:
+                    notes.append(
+                        t("polls.np_option_too_long", language, option=option[:40], max=MAX_OPTION)
+                    )
+                elif option.casefold() in {o.casefold() for o in options}:
+                    notes.append(t("polls.np_option_duplicate", language, option=option))
+                elif len(options) >= MAX_OPTIONS:
+                    notes.append(
+                        t("polls.np_options_too_many", language, max=MAX_OPTIONS, option=option)
+                    )
+                else:
+                    options.append(option)
+            await advance_dialog(session=session, dialog=dialog, step="options", options=options)
+            problem = "\n".join(notes) or None
+        elif dialog.step == "closing":
+            now = utcnow()
+            moment = parse_closing(text, now, rt.settings.tz)
+            if moment is None:
+                problem = t("polls.np_closing_bad", language)
+            elif not MIN_DURATION <= moment - now <= MAX_DURATION:
+                problem = t(
+                    "polls.np_closing_range", language, when=when(moment, language, rt.settings)
+                )
+            else:
+                await advance_dialog(
+                    session=session,
+                    dialog=dialog,
+                    step=next_step(dialog, "closing"),
+                    closes_at=moment.isoformat(),
+                )
+        else:
+            problem = t("polls.np_use_buttons", language)
+        screen_text, buttons = await screen(rt, session, dialog, language)
+    if problem:
+        screen_text = problem + "\n\n" + screen_text
+    await _show(message, screen_text, buttons, edit=False)
+
+
+async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    rt = runtime_of(context)
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and query.data is not None and user is not None
+    parts = query.data.split(":")
+    verb, arg = parts[1], parts[2] if len(parts) > 2 else None
+    toast: str | None = None
+    final: str | None = None
+    async with rt.db.session() as session:
+        member = await _admin(rt, session, user.id)
+        dialog = await get_dialog(session=session, channel="telegram", address=str(user.id))
+        if member is None:
+            await query.answer(t("core.not_allowed", _language_of(update, rt)), show_alert=True)
+            return
+        language = member.language
+        if dialog is None or dialog.flow != FLOW:
+            await query.answer(t("polls.np_expired", language), show_alert=True)
+            return
+        if verb == "x":
+            await end_dialog(session=session, channel="telegram", address=str(user.id))
+            final = t("polls.np_cancelled", language)
+        elif verb == "send" and dialog.step == "preview":
+            final, toast = await send_poll(rt, session, dialog, member, user.id)
+        else:
+            toast = await apply_button(rt, session, dialog, verb, arg, language)
+        if final is None:
+            text, buttons = await screen(rt, session, dialog, language)
+    await query.answer(toast)
+    if final is not None:
+        await _show(
+            query.message if isinstance(query.message, Message) else None, final, [], edit=True
+        )
+        return
+    await _show(
+        query.message if isinstance(query.message, Message) else None, text, buttons, edit=True
+    )
+
+
+async def apply_button(
+    rt: Runtime, session: AsyncSession, dialog: Dialog, verb: str, arg: str | None, language: str
+) -> str | None:
+    """Move the draft on by one button; a toast text when the press was refused."""
+    step, data = dialog.step, dialog.data
+    if verb == "od" and step == "options":
+        if len(data.get("options", [])) < 2:
+            return t("polls.np_options_need_two", language)
+        await advance_dialog(session=session, dialog=dialog, step=next_step(dialog, "options"))
+    elif verb == "ou" and step == "options":
+        await advance_dialog(
+            session=session,
+            dialog=dialog,
+            step="options",
+            options=list(data.get("options", []))[:-1],
+        )
+    elif verb == "k" and step == "kind":
+        await advance_dialog(session=session, dialog=dialog, step="privacy", multiple=arg == "n")
+    elif verb == "p" and step == "privacy":
+        await advance_dialog(session=session, dialog=dialog, step="audience", anonymous=arg == "a")
+    elif verb == "a" and step in ("audience", "aud_comm", "aud_sect"):
+        return await audience_button(rt, session, dialog, arg or "", language)
+    elif verb == "c" and step == "closing" and arg and arg.isdigit():
+        moment = utcnow() + timedelta(minutes=int(arg))
+        await advance_dialog(
+            session=session,
+            dialog=dialog,
+            step=next_step(dialog, "closing"),
+            closes_at=moment.isoformat(),
+        )
+    elif verb == "l" and step == "live":
+        await advance_dialog(session=session, dialog=dialog, step="share", results_live=arg == "y")
+    elif verb == "s" and step == "share":
+        await advance_dialog(
+            session=session,
+            dialog=dialog,
+            step="preview",
+            results_to_voters=arg == "y",
+            editing=True,
+        )
+    elif (
+        verb == "e" and step == "preview" and arg in ("question", "options", "audience", "closing")
+    ):
+        await advance_dialog(session=session, dialog=dialog, step=arg)
+    else:
+        return t("polls.np_stale", language)
+    return None
+
+
+async def audience_button(
+    rt: Runtime, session: AsyncSession, dialog: Dialog, arg: str, language: str
+) -> str | None:
+    action, _, value = arg.partition(":")
+    audience = Audience.from_json(dialog.data.get("audience"))
+    if action == "c":
+        await advance_dialog(session=session, dialog=dialog, step="aud_comm")
+    elif action == "s":
+        await advance_dialog(session=session, dialog=dialog, step="aud_sect")
+    elif action == "back":
+        await advance_dialog(session=session, dialog=dialog, step="audience")
+    elif action == "next":
+        found = await aud.reach(
+            session=session, audience=audience, now=utcnow(), settings=rt.settings
+        )
+        if found.total == 0:
+            return t("polls.aud_empty", language)
+        await advance_dialog(session=session, dialog=dialog, step=next_step(dialog, "audience"))
+    else:
+        changed = aud.change(audience, action, value or None)
+        await advance_dialog(
+            session=session, dialog=dialog, step=dialog.step, audience=changed.to_json()
+        )
+    return None
+
+
+async def send_poll(
+    rt: Runtime, session: AsyncSession, dialog: Dialog, member: Member, user_id: int
+) -> tuple[str | None, str | None]:
+    """Open the poll and queue its ballots: (final text, or None with a refusal toast)."""
+    data, language, now = dialog.data, member.language, utcnow()
+    try:
+        poll, members = await open_poll(
+            session=session,
+            question=data["question"],
+            options=list(data["options"]),
+            multiple=bool(data["multiple"]),
+            anonymous=bool(data["anonymous"]),
+            audience=Audience.from_json(data.get("audience")),
+            closes_at=datetime.fromisoformat(data["closes_at"]),
+            results_live=bool(data["results_live"]),
+            results_to_voters=bool(data["results_to_voters"]),
+            created_by=member.id,
+            youth_ages=(rt.settings.youth_min_age, rt.settings.youth_max_age),
+            now=now,
+        )
+    except PollInvalid as error:
+        step = "closing" if error.reason == "closing" else "options"
+        await advance_dialog(session=session, dialog=dialog, step=step)
+        if step == "closing":
+            return None, t("polls.np_invalid_closing", language)
+        return None, t("polls.np_invalid_options", language)
+    if not members:
+        await advance_dialog(session=session, dialog=dialog, step="audience")
+        return None, t("polls.aud_empty", language)
+    counts = await queue_ballots(rt, session, poll, members, now)
+    await record_audit(
+        session=session,
+        action="poll.create",
+        actor_member_id=member.id,
+        actor_label=f"telegram:{user_id}",
+        target=poll.code,
+        details={
+            "question": poll.question,
+            "options": poll.options,
+            "anonymous": poll.anonymous,
+            "multiple": poll.multiple,
+            "audience": poll.audience,
+            "closes_at": poll.closes_at.isoformat(),
+            "recipients": len(members),
+        },
+    )
+    await end_dialog(session=session, channel="telegram", address=str(user_id))
+    rt.delivery.wake()
+    return (
+        t(
+            "polls.np_sent",
+            language,
+            code=poll.code,
+            count=len(members),
+            telegram=counts["telegram"],
+            sms=counts["sms"],
+            none=counts["none"],
+            when=when(poll.closes_at, language, rt.settings),
+        ),
+        None,
+    )
+
+
+def setup_create(rt: Runtime) -> None:
+    add_command(
+        rt, "newpoll", newpoll, description_key="polls.cmd_newpoll", access=Access.SECRETARIAT
+    )
+    rt.telegram_step(FLOW, on_text_step)
+    rt.add_telegram_handler(CallbackQueryHandler(on_button, pattern=r"^np:"))

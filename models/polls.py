@@ -1,0 +1,437 @@
+"""Quick polls: one question, 2–10 options, one changeable vote per member on either channel.
+
+Status::
+
+    (draft in a /newpoll Dialog) --send--> open --closes_at (scheduler) or /closepoll--> closed
+
+While open, a member in the poll's audience (fixed at send: `PollRecipient`) votes by an
+inline button or by SMS (`P7 2`); a new vote replaces the old one, a withdrawal removes it.
+At close the results are frozen into `Poll.final_results` (counts, turnout, breakdowns
+with small groups suppressed, see models.polls_results).
+
+Anonymous polls — threat model
+------------------------------
+Goal: after close, nobody — the secretariat, a database administrator, someone holding a
+database dump or backup — can tell who chose what; while open, one changeable vote per
+member still works and the results can still be broken down by group.
+
+* A ballot is keyed by `HMAC(poll key, member id)`, never by the member id. The poll key is
+  `HMAC(app secret, per-poll random salt)`: a database dump alone, taken while the poll is
+  open, cannot link ballots to members without the application secret (settings.secret_key).
+* Beside the choice the ballot keeps only the voter's groups (community, sector, youth,
+  gender) — no channel, no timestamp, no autoincrement id (the key is `(poll_id,
+  voter_key)`), so row order and times cannot be matched against the message logs.
+* At close: the per-dimension tallies are computed with small groups suppressed and stored
+  on the poll; the ballot rows are deleted (so no combination of groups can single anyone
+  out) and the salt is destroyed, so the key cannot be recomputed by anyone.
+* The traces a vote leaves elsewhere are scrubbed: the inbound SMS is stored as `P7 ···`
+  (never the numbers), SMS confirmations (outbox kind `poll_ack:<id>`) are blanked at close,
+  votes are never audited or logged, Telegram button presses are not stored.
+
+Not protected against: someone holding both the database and the application secret while
+the poll is open (they can recompute keys — as the bot itself must, to let a member change
+their vote); the carrier's and Twilio's own logs of SMS text; someone who watches live
+totals at the moment a known person votes (choose "hide results until close" for
+sensitive questions); freed database pages until SQLite overwrites them (secure_delete is
+switched on for the close) or PostgreSQL vacuums them. Who voted (not what) is known while
+open — reminders go only to non-voters — and is forgotten at close, except that results
+sent to voters leave outbox rows.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import JSON, Column, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import Field, SQLModel, col, select
+
+from models.audiences import Audience, is_youth, select_members
+from models.base import UTCDateTime, utcnow
+from models.members import Member
+
+MIN_OPTIONS, MAX_OPTIONS = 2, 10
+MAX_QUESTION, MAX_OPTION = 300, 100
+MIN_DURATION, MAX_DURATION = timedelta(minutes=10), timedelta(weeks=8)
+SHORT_POLL = timedelta(hours=48)  # shorter polls get their reminder halfway
+REMINDER_BEFORE = timedelta(hours=24)
+
+
+class PollStatus(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class Poll(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    status: str = Field(default=PollStatus.OPEN, max_length=10, index=True)
+    question: str = Field(max_length=MAX_QUESTION)
+    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    multiple: bool = False
+    anonymous: bool = False
+    audience: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    results_live: bool = False  # members see the totals on their ballot before close
+    results_to_voters: bool = False  # everyone who voted gets the results at close
+    created_by: int | None = Field(default=None, foreign_key="member.id")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    opened_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    closes_at: datetime = Field(sa_type=UTCDateTime, index=True)
+    reminder_at: datetime = Field(sa_type=UTCDateTime)
+    closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    closed_by: str | None = Field(default=None, max_length=40)  # "scheduler" | "member:3"
+    audience_size: int = 0
+    ballot_salt: str | None = Field(default=None, max_length=64)  # anonymous, until close
+    final_results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+
+    @property
+    def code(self) -> str:
+        return f"P{self.id}" if self.id is not None else "P?"  # "P?": a draft being previewed
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == PollStatus.OPEN
+
+    def accepts_votes(self, now: datetime) -> bool:
+        return self.is_open and now < self.closes_at
+
+
+class PollRecipient(SQLModel, table=True):
+    """Who the poll was sent to (its electorate), and whether their Telegram ballot is stale."""
+
+    __tablename__ = "poll_recipient"
+
+    poll_id: int = Field(foreign_key="poll.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True, index=True)
+    ballot_rev: int = 0  # bumped when what the ballot should show changes
+    ballot_shown_rev: int = 0  # the revision last edited into the Telegram ballot
+
+
+class PollBallot(SQLModel, table=True):
+    """One voter's current choice. Anonymous: keyed by an HMAC, no member, channel or time."""
+
+    __tablename__ = "poll_ballot"
+
+    poll_id: int = Field(foreign_key="poll.id", primary_key=True)
+    voter_key: str = Field(max_length=64, primary_key=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")  # named polls only
+    choices: list[int] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    community_id: int | None = None
+    sector: str | None = Field(default=None, max_length=10)
+    youth: bool | None = None
+    gender: str | None = Field(default=None, max_length=10)
+    channel: str | None = Field(default=None, max_length=20)  # named polls only
+    voted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # named polls only
+
+
+# -- errors ---------------------------------------------------------------------------------
+class PollError(Exception):
+    """A vote or a poll that cannot be accepted; `reason` picks the localized answer."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PollInvalid(PollError):
+    """A draft that cannot be sent (too few options, closing time out of range, ...)."""
+
+
+# -- creating -------------------------------------------------------------------------------
+def check_draft(*, question: str, options: list[str], closes_at: datetime, now: datetime) -> None:
+    if not question.strip() or len(question) > MAX_QUESTION:
+        raise PollInvalid("question")
+    if not MIN_OPTIONS <= len(options) <= MAX_OPTIONS:
+        raise PollInvalid("options_count")
+    if any(not o.strip() or len(o) > MAX_OPTION for o in options):
+        raise PollInvalid("option_length")
+    if len({o.strip().casefold() for o in options}) != len(options):
+        raise PollInvalid("option_duplicate")
+    if not MIN_DURATION <= closes_at - now <= MAX_DURATION:
+        raise PollInvalid("closing")
+
+
+def reminder_time(opened_at: datetime, closes_at: datetime) -> datetime:
+    """24 hours before close, or halfway for polls shorter than two days."""
+    if closes_at - opened_at < SHORT_POLL:
+        return opened_at + (closes_at - opened_at) / 2
+    return closes_at - REMINDER_BEFORE
+
+
+async def open_poll(
+    *,
+    session: AsyncSession,
+    question: str,
+    options: list[str],
+    multiple: bool,
+    anonymous: bool,
+    audience: Audience,
+    closes_at: datetime,
+    results_live: bool,
+    results_to_voters: bool,
+    created_by: int | None,
+    youth_ages: tuple[int, int],
+    now: datetime | None = None,
+) -> tuple[Poll, list[Member]]:
+    """Create an open poll and fix its electorate; returns the poll and its recipients."""
+    now = now or utcnow()
+    options = [o.strip() for o in options]
+    check_draft(question=question, options=options, closes_at=closes_at, now=now)
+    members = await select_members(
+        session=session,
+        audience=audience,
+        now=now,
+        youth_min=youth_ages[0],
+        youth_max=youth_ages[1],
+    )
+    poll = Poll(
+        question=question.strip(),
+        options=options,
+        multiple=multiple,
+        anonymous=anonymous,
+        audience=audience.to_json(),
+        results_live=results_live,
+        results_to_voters=results_to_voters,
+        created_by=created_by,
+        opened_at=now,
+        closes_at=closes_at,
+        reminder_at=reminder_time(now, closes_at),
+        audience_size=len(members),
+        ballot_salt=base64.b64encode(secrets.token_bytes(32)).decode() if anonymous else None,
+    )
+    session.add(poll)
+    await session.flush()
+    assert poll.id is not None
+    for member in members:
+        assert member.id is not None
+        session.add(PollRecipient(poll_id=poll.id, member_id=member.id))
+    await session.flush()
+    return poll, members
+
+
+# -- finding --------------------------------------------------------------------------------
+def parse_poll_code(text: str) -> int | None:
+    """`P7`, `p7`, `7` → 7."""
+    value = text.strip().upper().removeprefix("P")
+    return int(value) if value.isdigit() and len(value) <= 9 else None
+
+
+async def get_poll(*, session: AsyncSession, poll_id: int) -> Poll | None:
+    return await session.get(Poll, poll_id)
+
+
+async def is_recipient(*, session: AsyncSession, poll_id: int, member_id: int) -> bool:
+    found = await session.get(PollRecipient, (poll_id, member_id))
+    return found is not None
+
+
+async def open_polls_for_member(
+    *, session: AsyncSession, member_id: int, now: datetime
+) -> list[Poll]:
+    query = (
+        select(Poll)
+        .join(PollRecipient, col(PollRecipient.poll_id) == col(Poll.id))
+        .where(
+            PollRecipient.member_id == member_id,
+            Poll.status == PollStatus.OPEN,
+            col(Poll.closes_at) > now,
+        )
+        .order_by(col(Poll.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def list_polls(*, session: AsyncSession, limit: int = 15) -> list[Poll]:
+    query = select(Poll).order_by(col(Poll.status).desc(), col(Poll.id).desc()).limit(limit)
+    return list((await session.execute(query)).scalars())
+
+
+# -- voter keys -----------------------------------------------------------------------------
+def voter_key(poll: Poll, member_id: int, app_secret: str) -> str:
+    """The ballot key: the member id for named polls, an HMAC for anonymous ones."""
+    if not poll.anonymous:
+        return f"m{member_id}"
+    if poll.ballot_salt is None:
+        raise PollError("closed")  # the key was destroyed at close
+    poll_key = hmac.new(
+        app_secret.encode(), b"lagbot-poll:" + poll.ballot_salt.encode(), hashlib.sha256
+    ).digest()
+    return hmac.new(poll_key, str(member_id).encode(), hashlib.sha256).hexdigest()
+
+
+async def current_choices(
+    *, session: AsyncSession, poll: Poll, member_id: int, app_secret: str
+) -> list[int]:
+    if not poll.is_open:
+        return []
+    assert poll.id is not None
+    ballot = await session.get(PollBallot, (poll.id, voter_key(poll, member_id, app_secret)))
+    return list(ballot.choices) if ballot else []
+
+
+async def voters_among(
+    *, session: AsyncSession, poll: Poll, member_ids: list[int], app_secret: str
+) -> set[int]:
+    """Which of these members have a ballot (only while open for anonymous polls)."""
+    keys = {voter_key(poll, member_id, app_secret): member_id for member_id in member_ids}
+    if not keys:
+        return set()
+    found = await session.execute(
+        select(PollBallot.voter_key).where(
+            PollBallot.poll_id == poll.id, col(PollBallot.voter_key).in_(list(keys))
+        )
+    )
+    return {keys[key] for key in found.scalars()}
+
+
+async def recipient_ids(*, session: AsyncSession, poll_id: int) -> list[int]:
+    result = await session.execute(
+        select(PollRecipient.member_id)
+        .where(PollRecipient.poll_id == poll_id)
+        .order_by(col(PollRecipient.member_id))
+    )
+    return list(result.scalars())
+
+
+# -- voting ---------------------------------------------------------------------------------
+class VoteOutcome(enum.StrEnum):
+    RECORDED = "recorded"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+    WITHDRAWN = "withdrawn"
+
+
+@dataclass(frozen=True)
+class VoteResult:
+    outcome: VoteOutcome
+    choices: list[int]
+
+
+def check_choices(poll: Poll, choices: list[int]) -> list[int]:
+    """1-based option numbers, de-duplicated and sorted; PollError when not acceptable."""
+    unique = sorted(set(choices))
+    if not unique:
+        raise PollError("empty")
+    if any(not 1 <= n <= len(poll.options) for n in unique):
+        raise PollError("bad_option")
+    if len(unique) > 1 and not poll.multiple:
+        raise PollError("one_only")
+    return unique
+
+
+async def _votable(
+    session: AsyncSession, poll: Poll, member: Member, now: datetime
+) -> tuple[int, int]:
+    assert poll.id is not None and member.id is not None
+    if not poll.accepts_votes(now):
+        raise PollError("closed")
+    # Locking the member's recipient row serializes two quick presses of the same member.
+    locked = await session.execute(
+        select(PollRecipient)
+        .where(PollRecipient.poll_id == poll.id, PollRecipient.member_id == member.id)
+        .with_for_update()
+    )
+    if locked.first() is None:
+        raise PollError("not_recipient")
+    return poll.id, member.id
+
+
+async def cast_vote(
+    *,
+    session: AsyncSession,
+    poll: Poll,
+    member: Member,
+    choices: list[int],
+    channel: str,
+    app_secret: str,
+    youth_ages: tuple[int, int],
+    now: datetime | None = None,
+) -> VoteResult:
+    """Record `choices` as this member's whole vote (replacing any earlier one)."""
+    now = now or utcnow()
+    poll_id, member_id = await _votable(session, poll, member, now)
+    chosen = check_choices(poll, choices)
+    key = voter_key(poll, member_id, app_secret)
+    ballot = await session.get(PollBallot, (poll_id, key))
+    if ballot is not None and list(ballot.choices) == chosen:
+        return VoteResult(VoteOutcome.UNCHANGED, chosen)
+    outcome = VoteOutcome.RECORDED if ballot is None else VoteOutcome.CHANGED
+    ballot = ballot or PollBallot(poll_id=poll_id, voter_key=key)
+    ballot.choices = chosen
+    ballot.community_id, ballot.sector, ballot.gender = (
+        member.community_id,
+        member.sector,
+        member.gender,
+    )
+    ballot.youth = (
+        None
+        if member.birth_year is None
+        else is_youth(member, year=now.year, min_age=youth_ages[0], max_age=youth_ages[1])
+    )
+    if not poll.anonymous:
+        ballot.member_id, ballot.channel, ballot.voted_at = member_id, channel, now
+    session.add(ballot)
+    await session.flush()
+    await touch_ballots(session=session, poll=poll, member_id=member_id)
+    return VoteResult(outcome, chosen)
+
+
+async def withdraw_vote(
+    *,
+    session: AsyncSession,
+    poll: Poll,
+    member: Member,
+    app_secret: str,
+    now: datetime | None = None,
+) -> VoteResult:
+    """Remove this member's vote; PollError("not_voted") when there was none."""
+    now = now or utcnow()
+    poll_id, member_id = await _votable(session, poll, member, now)
+    ballot = await session.get(PollBallot, (poll_id, voter_key(poll, member_id, app_secret)))
+    if ballot is None:
+        raise PollError("not_voted")
+    await session.delete(ballot)
+    await session.flush()
+    await touch_ballots(session=session, poll=poll, member_id=member_id)
+    return VoteResult(VoteOutcome.WITHDRAWN, [])
+
+
+async def touch_ballots(*, session: AsyncSession, poll: Poll, member_id: int | None) -> None:
+    """Mark Telegram ballots stale: everyone's when totals are shown live, else the voter's."""
+    query = update(PollRecipient).where(col(PollRecipient.poll_id) == poll.id)
+    if member_id is not None and not (poll.results_live and poll.is_open):
+        query = query.where(col(PollRecipient.member_id) == member_id)
+    await session.execute(
+        query.values(ballot_rev=PollRecipient.ballot_rev + 1).execution_options(
+            synchronize_session=False
+        )
+    )
+
+
+async def stale_ballot_polls(*, session: AsyncSession) -> list[int]:
+    """Polls with a Telegram ballot showing less than it should (see handlers.polls_ballots)."""
+    result = await session.execute(
+        select(PollRecipient.poll_id)
+        .where(col(PollRecipient.ballot_rev) > col(PollRecipient.ballot_shown_rev))
+        .distinct()
+    )
+    return [int(i) for i in result.scalars()]
+
+
+async def ballots(*, session: AsyncSession, poll_id: int) -> list[PollBallot]:
+    result = await session.execute(
+        select(PollBallot).where(PollBallot.poll_id == poll_id).order_by(col(PollBallot.voter_key))
+    )
+    return list(result.scalars())
+
+
+async def secure_delete_on(session: AsyncSession) -> None:
+    """SQLite: overwrite deleted content instead of leaving it in free pages."""
+    if session.bind is not None and session.bind.dialect.name == "sqlite":
+        await session.execute(text("PRAGMA secure_delete=ON"))
