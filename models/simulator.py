@@ -52,8 +52,8 @@ def simulator_phone(text: str) -> str | None:
     digits = "".join(ch for ch in text if ch.isdigit())
     if not digits:
         return None
-    if len(digits) <= 3:
-        digits = SIMULATOR_PREFIX[1:] + digits.zfill(3)
+    if len(digits) <= 4:  # the last digits alone: "7", "007", "0007"
+        digits = SIMULATOR_PREFIX[1:-1] + digits.zfill(4)
     elif len(digits) == 9:
         digits = "995" + digits
     phone = "+" + digits

@@ -1,6 +1,6 @@
 """The staff UI's own catalogs: Georgian and English only (locales for members are in locales/).
 
-Keys are written literally as `_("area.key")` in templates and web code;
+Keys are written literally, as `_` calls, in templates and web code;
 tests/test_dashboard_i18n.py checks that every one exists in both catalogs.
 """
 
