@@ -32,6 +32,7 @@ from models.base import utcnow
 from models.gateway import (
     LIMIT_EXCEEDED,
     gateway_status,
+    in_flight,
     record_contact,
     record_error,
     record_webhooks,
@@ -49,6 +50,8 @@ STATE_EVENTS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": 
 MONITOR_INTERVAL = 60.0  # seconds between monitor checks
 PROBE_AFTER = timedelta(minutes=5)  # probe the phone when nothing was heard for this long
 REGISTER_TIMEOUT = 15.0
+STATE_WAIT_TRIES = 25  # a delivery state for a row still being handed over: wait ...
+STATE_WAIT_SECONDS = 0.2  # ... this long between looks, then ask the app to retry
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -97,8 +100,8 @@ async def gateway_webhook(request: Request) -> Response:
         await record_contact(session=session, kind=event, device_id=str(device) if device else None)
     if event == "sms:received":
         await _received(rt, event_id, payload)
-    elif event in STATE_EVENTS:
-        await _state(rt, event, payload)
+    elif event in STATE_EVENTS and not await _state(rt, event, payload):
+        return PlainTextResponse("message not known yet; retry", status_code=503)
     return JSONResponse({"ok": True})
 
 
@@ -136,40 +139,55 @@ async def _received(rt: Runtime, event_id: str, payload: dict[str, Any]) -> None
     )
 
 
-async def _state(rt: Runtime, event: str, payload: dict[str, Any]) -> None:
+async def _state(rt: Runtime, event: str, payload: dict[str, Any]) -> bool:
+    """Apply a delivery state; False when its row may still be being handed to the phone.
+
+    The phone can report `sms:sent` before the sender has written the message id to its
+    row; then we wait a moment, and if it is still unknown the app is asked to retry (503).
+    """
     message_id = str(payload.get("messageId") or "")
     reason = str(payload["reason"])[:500] if payload.get("reason") else None
-    requeued = False
-    async with rt.db.session() as session:
-        if event == "sms:failed" and reason == LIMIT_EXCEEDED:
-            window = timedelta(seconds=rt.settings.gateway_rate_window_seconds)
-            row = await requeue_refused(
-                session=session,
-                provider="gateway",
-                provider_message_id=message_id,
-                until=utcnow() + window,
-                reason="Android refused: over its SMS limit (raise it on the phone)",
-                max_attempts=MAX_ATTEMPTS,
-            )
+    refused = event == "sms:failed" and reason == LIMIT_EXCEEDED
+    if refused:
+        gate = rt.delivery.gates.get("gateway")
+        if isinstance(gate, GatewayGate):
+            gate.saturate(utcnow())
+        async with rt.db.session() as session:
             await record_error(
                 session=session,
-                reason="Android's SMS limit is lower than GATEWAY_RATE_PER_WINDOW",
+                reason="Android refused an SMS over its limit: it is lower than "
+                "GATEWAY_RATE_PER_WINDOW (raise it on the phone)",
             )
-            requeued = row is not None
-            gate = rt.delivery.gates.get("gateway")
-            if isinstance(gate, GatewayGate):
-                gate.saturate(utcnow())
-        else:
-            await apply_delivery_report(
-                session=session,
-                provider="gateway",
-                provider_message_id=message_id,
-                status=STATE_EVENTS[event],
-                error_code=reason[:40] if reason else None,
-                reason=reason,
-            )
-    if requeued:
-        rt.delivery.wake("sms")
+    for _ in range(STATE_WAIT_TRIES):
+        async with rt.db.session() as session:
+            if refused:
+                row = await requeue_refused(
+                    session=session,
+                    provider="gateway",
+                    provider_message_id=message_id,
+                    until=utcnow() + timedelta(seconds=rt.settings.gateway_rate_window_seconds),
+                    reason="Android refused: over its SMS limit (raise it on the phone)",
+                    max_attempts=MAX_ATTEMPTS,
+                )
+            else:
+                row = await apply_delivery_report(
+                    session=session,
+                    provider="gateway",
+                    provider_message_id=message_id,
+                    status=STATE_EVENTS[event],
+                    error_code=reason[:40] if reason else None,
+                    reason=reason,
+                )
+            pending = row is None and await in_flight(session=session, provider="gateway")
+        if row is not None:
+            if refused:
+                rt.delivery.wake("sms")
+            return True
+        if not pending:
+            log.info("delivery state for an unknown gateway message %s ignored", message_id)
+            return True
+        await asyncio.sleep(STATE_WAIT_SECONDS)
+    return False
 
 
 # -- start-up: webhooks, the pacing gate, the monitor --------------------------------------

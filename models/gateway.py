@@ -127,6 +127,16 @@ async def defer_claimed(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def in_flight(*, session: AsyncSession, provider: str = "gateway") -> bool:
+    """Is any row being handed to the provider right now (claimed, no answer yet)?"""
+    result = await session.execute(
+        select(OutboxMessage.id)
+        .where(OutboxMessage.provider == provider, OutboxMessage.status == OutStatus.SENDING)
+        .limit(1)
+    )
+    return result.first() is not None
+
+
 async def release_waiting(*, session: AsyncSession, now: datetime | None = None) -> int:
     """The phone answers again: rows held for it are due at once (others keep their time)."""
     result = await session.execute(
