@@ -1,25 +1,22 @@
-"""`/export <what> [args]`: ONE Telegram command, to which capabilities add what they export.
+"""`/export <what> [args]`: ONE Telegram command; capabilities add what they export.
 
-Telegram dispatches a command to one handler only, so two capabilities each registering
-`/export` would silently shadow each other. Register an export kind instead::
-
-    from bot.exports import register_export
-
-    async def export_attendance(update, context, args: list[str]) -> None:
-        ...  # args: what followed the kind, e.g. ["E12"]; reply with the files
+Telegram gives a command to one handler only, so two capabilities each registering `/export`
+would silently shadow each other. The convention: a capability exports `<what>` through the
+hook `rt.hooks["export.<what>"] = handler(update, context)` (the `/export members` command of
+handlers/members_admin.py dispatches other kinds to these hooks). `register_export` sets that
+hook and, when no `/export` command exists yet (registered by a module with a lower ORDER),
+registers a small dispatcher so the export works on its own::
 
     register_export(rt, "attendance", export_attendance, usage_key="events.export_usage")
 
-`/export attendance E12` then reaches `export_attendance(update, context, ["E12"])`, and a bare
-or unknown `/export` lists the kinds with their usage lines. The command is for the
-secretariat (bot.roles checks it and audits refusals).
+`/export attendance E12` then calls `export_attendance(update, context)`; the kind's own
+arguments are `context.args[1:]`.
 """
 
 from __future__ import annotations
 
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from telegram import Update
@@ -31,44 +28,38 @@ from bot.roles import Access, add_command, telegram_member
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
-ExportHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE, list[str]], Awaitable[None]]
+ExportHandler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+PREFIX = "export."
+# The usage line of each kind registered here, per runtime (for a bare `/export`).
+_usage: weakref.WeakKeyDictionary[Runtime, dict[str, str]] = weakref.WeakKeyDictionary()
 
 
-@dataclass(frozen=True)
-class ExportKind:
-    name: str
-    handler: ExportHandler
-    usage_key: str  # one catalog line, e.g. "/export attendance E12 — attendance sheet"
-
-
-_registries: weakref.WeakKeyDictionary[Runtime, dict[str, ExportKind]] = weakref.WeakKeyDictionary()
-
-
-def exports_of(rt: Runtime) -> dict[str, ExportKind]:
-    """The export kinds registered on this runtime, by name."""
-    return _registries.setdefault(rt, {})
+def export_args(context: ContextTypes.DEFAULT_TYPE) -> list[str]:
+    """What followed the kind: `/export attendance E12` → ["E12"]."""
+    return list(context.args or [])[1:]
 
 
 def register_export(rt: Runtime, name: str, handler: ExportHandler, *, usage_key: str) -> None:
-    """Add an export kind; the `/export` command itself is registered on the first call."""
-    registry = exports_of(rt)
-    if name in registry:
+    """Make `/export <name> …` call `handler`; adds the `/export` command if nobody has."""
+    key = PREFIX + name
+    if key in rt.hooks:
         raise ValueError(f"export kind {name!r} registered twice")
-    first = not registry
-    registry[name] = ExportKind(name, handler, usage_key)
-    if not first:
+    rt.hooks[key] = handler
+    usage = _usage.setdefault(rt, {})
+    usage[name] = usage_key
+    if any(info.name == "export" for info in rt.commands):
         return
 
     async def dispatch(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         args = list(context.args or [])
-        kind = registry.get(args[0].casefold()) if args else None
-        if kind is not None:
-            await kind.handler(update, context, args[1:])
+        hook = rt.hooks.get(PREFIX + args[0].casefold()) if args else None
+        if hook is not None:
+            await hook(update, context)
             return
         member = await telegram_member(rt, update)
         language = member.language if member else rt.settings.default_language
         lines = [t("exports.usage", language)]
-        lines.extend(t(k.usage_key, language) for k in registry.values())
+        lines.extend(t(usage_key, language) for usage_key in usage.values())
         if update.effective_message is not None:
             await update.effective_message.reply_text("\n".join(lines))
 

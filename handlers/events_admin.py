@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
-from bot.exports import register_export
+from bot.exports import export_args, register_export
 from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, add_command
@@ -43,6 +43,7 @@ from models.event_rsvps import (
 from models.events import Event, EventKind, EventStatus, event_id_from_code, get_event
 from models.members import Member, MemberStatus
 
+ORDER = 60  # after handlers/members_admin.py, which owns the /export command
 MAX_TEXT = 3800  # Telegram's limit is 4096 characters
 PAGE = 10
 
@@ -278,11 +279,10 @@ async def send_sheet(rt: Runtime, update: Update, member: Member, event_id: int 
     )
 
 
-async def export_attendance(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, args: list[str]
-) -> None:
+async def export_attendance(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """`/export attendance E12`."""
     rt = runtime_of(context)
+    args = export_args(context)
     member = await admin_member(rt, update)
     if member is None:
         return

@@ -54,6 +54,8 @@ from models.events import (
 )
 from models.members import Member
 
+ORDER = 60
+
 FLOW = "editevent"
 REMOVAL: dict[str, dict[str, Any]] = {
     "location": {"latitude": None, "longitude": None},

@@ -43,6 +43,8 @@ from models.events import (
     parse_local_datetime,
 )
 
+ORDER = 60
+
 FLOW = "newevent"
 OPTIONAL = {"location": "capacity", "capacity": "deadline", "deadline": "audience"}
 TRANSLATIONS = ("az", "ru", "en")

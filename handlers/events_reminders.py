@@ -32,6 +32,8 @@ from models.members import Member
 from scheduler.digest import DigestSection
 from scheduler.providers import DueItem, WindowProvider
 
+ORDER = 60
+
 WHOLE_AUDIENCE = (EventKind.ASSEMBLY, EventKind.BOARD)
 
 

@@ -19,6 +19,8 @@ from models.base import utcnow
 from models.event_rsvps import Answer, RsvpOutcome, RsvpRefused, open_invites
 from models.events import Event, EventStatus, event_id_from_code, get_event
 
+ORDER = 60
+
 YES_WORDS = ["going", "კი", "ki", "დიახ", "diakh", "diax", "ჰო", "ho", "да", "da", "hə", "he",
              "bəli", "beli"]  # fmt: skip
 NO_WORDS = ["არა", "ara", "нет", "net", "yox", "yok"]

@@ -1,0 +1,89 @@
+"""Shared steps for the events tests: a secretariat member, members on each channel, and a
+published event created the way /newevent's "Publish" does it."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.runtime import Runtime
+from handlers.events_notify import publish_and_announce
+from models.base import utcnow
+from models.events import Event, EventDraft, create_event
+from models.members import Member, Role
+from tests.factories import make_member
+from tests.fakes.telegram_user import VirtualUser
+from tests.harness import RunningBot
+
+TITLE = {
+    "ka": "მეფუტკრეობის ტრენინგი",
+    "en": "Beekeeping training",
+    "ru": "Тренинг по пчеловодству",
+}
+DESCRIPTION = {"ka": "პრაქტიკული ტრენინგი დამწყები მეფუტკრეებისთვის.", "en": "Hands-on training."}
+PLACE = "ლაგოდეხის მუნიციპალიტეტის შენობა, ზაქათალას ქ. 8"
+
+
+def draft(
+    *,
+    kind: str = "training",
+    starts: datetime | None = None,
+    hours: int = 2,
+    capacity: int | None = None,
+    deadline: datetime | None = None,
+    audience: dict[str, Any] | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    reminders: list[str] | None = None,
+) -> EventDraft:
+    starts = starts or (utcnow() + timedelta(days=5)).replace(microsecond=0)
+    return EventDraft(
+        kind=kind,
+        title=dict(TITLE),
+        description=dict(DESCRIPTION),
+        starts_at=starts,
+        ends_at=starts + timedelta(hours=hours),
+        place=PLACE,
+        latitude=lat,
+        longitude=lon,
+        capacity=capacity,
+        rsvp_deadline=deadline,
+        audience=audience,
+        reminders=reminders,
+    )
+
+
+async def published(
+    rt: Runtime, *, now: datetime | None = None, actor: Member | None = None, **kwargs: Any
+) -> Event:
+    """Create and publish an event (announcements queued, delivery woken)."""
+    now = now or utcnow()
+    async with rt.db.session() as session:
+        event = await create_event(session=session, draft=draft(**kwargs), actor=actor, now=now)
+        await publish_and_announce(rt, session, event, actor, now)
+    rt.delivery.wake()
+    return event
+
+
+async def tg_member(
+    bot: RunningBot, *, language: str = "ka", **fields: Any
+) -> tuple[VirtualUser, Member]:
+    """A registered member who uses Telegram (and has a phone)."""
+    user = bot.tg.user(language_code=language)
+    async with bot.rt.db.session() as session:
+        member = await make_member(session, telegram=user.id, language=language, **fields)
+    return user, member
+
+
+async def sms_member(bot: RunningBot, *, language: str = "ka", **fields: Any) -> Member:
+    """A registered member on SMS only (a basic phone)."""
+    async with bot.rt.db.session() as session:
+        return await make_member(session, telegram=False, language=language, **fields)
+
+
+async def secretariat(bot: RunningBot, *, language: str = "ka") -> tuple[VirtualUser, Member]:
+    return await tg_member(bot, language=language, role=Role.SECRETARIAT, name="თამარ სამდივნო")
+
+
+# No SMS quiet hours, so an announcement goes out whatever hour the tests run at.
+DAYTIME = {"sms_quiet_weekdays": "00:00-00:00", "sms_quiet_weekends": "00:00-00:00"}
