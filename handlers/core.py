@@ -104,6 +104,12 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         )
         return
     async with rt.db.session() as session:
+        draft = await get_dialog(session=session, channel="telegram", address=str(user.id))
+    resume = rt.hooks.get("registration.resume")
+    if draft is not None and draft.flow == "registration" and draft.step != "language" and resume:
+        await resume(update, context, draft)  # half-way through: continue, nothing is lost
+        return
+    async with rt.db.session() as session:
         await start_dialog(
             session=session,
             channel="telegram",

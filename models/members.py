@@ -73,7 +73,9 @@ class Member(SQLModel, table=True):
     interests: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     role: str = Field(default=Role.MEMBER, max_length=20, index=True)
     is_lag_member: bool = Field(default=False, index=True)
+    lag_member_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
     organisation: str | None = Field(default=None, max_length=200)
+    joined_via: str | None = Field(default=None, max_length=20)  # telegram | sms | import
     consent_data_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     consent_announcements: bool = False
     telegram_opt_out_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
@@ -118,7 +120,8 @@ class Consent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     member_id: int = Field(foreign_key="member.id", index=True)
-    kind: str = Field(max_length=20)  # data | announcements | gender | guardian
+    # data | announcements | announcements_sms | announcements_telegram | gender | guardian
+    kind: str = Field(max_length=40)
     given: bool
     channel: str = Field(max_length=20)  # telegram | sms | paper | web
     text_version: str = Field(max_length=40)

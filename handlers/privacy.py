@@ -1,0 +1,341 @@
+"""Data rights and opt-out: /mydata, /forget, /stop, /resume, and SMS MYDATA / FORGET.
+
+These are open to anyone who has data with us, whatever their status (a registration
+awaiting a guardian's consent may be erased too), so they check membership themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+
+from telegram import BotCommandScopeChat, InputFile, Update
+from telegram.error import TelegramError
+from telegram.ext import CallbackQueryHandler, ContextTypes
+
+from bot.i18n import t
+from bot.roles import Access, _language_of, add_command
+from bot.runtime import Runtime, runtime_of
+from bot.sms.context import SmsRequest
+from handlers._members_common import inline_rows, markup
+from models.audit import record_audit
+from models.base import utcnow
+from models.dialogs import end_dialog, get_dialog
+from models.member_fields import Choice, parse_yes_no
+from models.members import Member, MemberStatus, member_by_telegram, record_consent
+from models.outbox import OutboxMessage, Priority, enqueue
+from models.privacy import RECEIPT_KIND, erase_member, member_data, redact_sent_receipts
+from models.profile_text import profile_lines, sms_summary
+
+ORDER = 12
+log = logging.getLogger(__name__)
+MYDATA_WORDS = ["მონაცემები", "monatsemebi", "данные", "dannye", "məlumat", "melumat"]
+FORGET_WORDS = ["წაშლა", "tsashla", "удалить", "udalit", "sil", "erase"]
+
+
+async def _member(rt: Runtime, update: Update) -> Member | None:
+    user = update.effective_user
+    assert user is not None
+    async with rt.db.session() as session:
+        member = await member_by_telegram(session=session, telegram_id=user.id)
+    return member if member is not None and member.status != MemberStatus.ERASED else None
+
+
+# -- /mydata ----------------------------------------------------------------------------------
+
+
+async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Everything stored about the member: a readable message and a JSON file."""
+    rt = runtime_of(context)
+    message = update.effective_message
+    assert message is not None
+    member = await _member(rt, update)
+    if member is None:
+        await message.reply_text(t("members.mydata_none", _language_of(update, rt)))
+        return
+    language = member.language
+    async with rt.db.session() as session:
+        data = await member_data(session=session, member=member)
+        lines = await profile_lines(
+            session=session, settings=rt.settings, member=member, language=language
+        )
+    text = "\n".join(
+        [
+            t("members.mydata_title", language),
+            "",
+            *lines,
+            "",
+            t(
+                "members.mydata_counts",
+                language,
+                consents=len(data["consents"]),
+                received=len(data["messages_from_you"]),
+                sent=len(data["messages_to_you"]),
+            ),
+            t("members.mydata_file", language),
+        ]
+    )
+    await message.reply_text(text)
+    content = json.dumps(data, ensure_ascii=False, indent=2).encode("utf-8")
+    await message.reply_document(
+        InputFile(content, filename=f"lagbot-mydata-{member.id}.json"),
+        caption=t("members.mydata_caption", language),
+    )
+
+
+# -- /forget ----------------------------------------------------------------------------------
+
+
+async def forget(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Ask before erasing; a registration draft is simply deleted."""
+    rt = runtime_of(context)
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    member = await _member(rt, update)
+    if member is None:
+        async with rt.db.session() as session:
+            draft = await get_dialog(session=session, channel="telegram", address=str(user.id))
+            if draft is not None:
+                await end_dialog(session=session, channel="telegram", address=str(user.id))
+        key = "members.forget_draft" if draft is not None else "members.forget_none"
+        await message.reply_text(t(key, _language_of(update, rt)))
+        return
+    language = member.language
+    choices = [
+        Choice("yes", t("members.btn_forget_yes", language)),
+        Choice("no", t("members.btn_forget_no", language)),
+    ]
+    await message.reply_text(
+        t("members.forget_confirm", language), reply_markup=markup(inline_rows(choices, "fgt"))
+    )
+
+
+async def on_forget_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    rt = runtime_of(context)
+    query, user = update.callback_query, update.effective_user
+    assert query is not None and user is not None
+    await query.answer()
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(None)
+    language = _language_of(update, rt)
+    erased = False
+    async with rt.db.session() as session:
+        member = await member_by_telegram(session=session, telegram_id=user.id)
+        if member is not None and query.data == "fgt:yes":
+            language = member.language
+            await erase_member(session=session, member=member, channel="telegram")
+            erased = True
+        elif member is not None:
+            language = member.language
+    key = "members.forget_done" if erased else "members.forget_kept"
+    if member is None:
+        key = "members.forget_none"
+    await context.bot.send_message(user.id, t(key, language))
+    if erased and rt.telegram_bot is not None:
+        with contextlib.suppress(TelegramError):
+            await rt.telegram_bot.delete_my_commands(scope=BotCommandScopeChat(user.id))
+
+
+# -- /stop and /resume ------------------------------------------------------------------------
+
+
+async def stop(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """No more announcements on Telegram; members with SMS choose whether SMS stops too."""
+    rt = runtime_of(context)
+    message = update.effective_message
+    assert message is not None
+    member = await _member(rt, update)
+    if member is None:
+        await message.reply_text(t("core.not_registered", _language_of(update, rt)))
+        return
+    language = member.language
+    if member.sms_reachable():
+        choices = [
+            Choice("tg", t("members.btn_stop_telegram", language)),
+            Choice("all", t("members.btn_stop_all", language)),
+        ]
+        await message.reply_text(
+            t("members.stop_which", language), reply_markup=markup(inline_rows(choices, "stop"))
+        )
+        return
+    await _stop(rt, member.id or 0, everywhere=False)
+    await message.reply_text(t("members.stopped_telegram", language))
+
+
+async def on_stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    rt = runtime_of(context)
+    query = update.callback_query
+    assert query is not None
+    await query.answer()
+    with contextlib.suppress(TelegramError):
+        await query.edit_message_reply_markup(None)
+    member = await _member(rt, update)
+    if member is None or member.id is None:
+        return
+    everywhere = query.data == "stop:all"
+    await _stop(rt, member.id, everywhere=everywhere)
+    key = "members.stopped_all" if everywhere else "members.stopped_telegram"
+    await context.bot.send_message(member.telegram_id or 0, t(key, member.language))
+
+
+async def _stop(rt: Runtime, member_id: int, *, everywhere: bool) -> None:
+    async with rt.db.session() as session:
+        member = await session.get(Member, member_id)
+        assert member is not None
+        now = utcnow()
+        version = rt.settings.consent_text_version
+        member.telegram_opt_out_at = member.telegram_opt_out_at or now
+        await record_consent(
+            session=session,
+            member=member,
+            kind="announcements_telegram",
+            given=False,
+            channel="telegram",
+            text_version=version,
+        )
+        if everywhere and member.sms_opt_out_at is None:
+            member.sms_opt_out_at = now
+            await record_consent(
+                session=session,
+                member=member,
+                kind="announcements_sms",
+                given=False,
+                channel="telegram",
+                text_version=version,
+            )
+        member.updated_at = now
+        session.add(member)
+        await record_audit(
+            session=session,
+            action="optout.telegram",
+            actor_member_id=member.id,
+            actor_label="telegram",
+            target=f"member:{member.id}",
+            details={"everywhere": everywhere},
+        )
+
+
+async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Announcements on Telegram again (SMS come back with START sent by SMS)."""
+    rt = runtime_of(context)
+    message = update.effective_message
+    assert message is not None
+    found = await _member(rt, update)
+    if found is None:
+        await message.reply_text(t("core.not_registered", _language_of(update, rt)))
+        return
+    async with rt.db.session() as session:
+        member = await session.get(Member, found.id)
+        assert member is not None
+        version = rt.settings.consent_text_version
+        member.telegram_opt_out_at = None
+        member.telegram_unreachable_at = None
+        await record_consent(
+            session=session,
+            member=member,
+            kind="announcements_telegram",
+            given=True,
+            channel="telegram",
+            text_version=version,
+        )
+        if not member.consent_announcements:
+            member.consent_announcements = True
+            await record_consent(
+                session=session,
+                member=member,
+                kind="announcements",
+                given=True,
+                channel="telegram",
+                text_version=version,
+            )
+        member.updated_at = utcnow()
+        session.add(member)
+        sms_stopped = member.phone is not None and member.sms_opt_out_at is not None
+    key = "members.resumed_sms_stopped" if sms_stopped else "members.resumed"
+    await message.reply_text(t(key, member.language))
+
+
+# -- SMS ----------------------------------------------------------------------------------------
+
+
+async def sms_mydata(request: SmsRequest) -> None:
+    """MYDATA: a short summary by SMS (the full copy is on Telegram or from the secretariat)."""
+    member = request.member
+    if member is None or member.status == MemberStatus.ERASED:
+        await request.reply(request.t("members.sms_not_member"))
+        return
+    summary = await sms_summary(session=request.session, member=member)
+    await request.reply(request.t("members.sms_mydata", summary=summary))
+
+
+async def sms_forget(request: SmsRequest) -> None:
+    """FORGET asks; FORGET YES erases and confirms (the receipt is emptied once it is sent)."""
+    member = request.member
+    if member is None or member.status == MemberStatus.ERASED:
+        await request.reply(request.t("members.sms_not_member"))
+        return
+    confirmed = len(request.args) == 1 and parse_yes_no(request.args[0]) is True
+    if not confirmed:
+        await request.reply(request.t("members.sms_forget_confirm"))
+        return
+    text = request.t("members.sms_forget_done")
+    if request.inbound is not None:  # this very message carries the phone number too
+        request.inbound.text, request.inbound.address = None, None
+    await erase_member(session=request.session, member=member, channel="sms")
+    row = await enqueue(
+        session=request.session,
+        channel="sms",
+        provider=request.sms.provider,
+        address=request.phone,
+        text=text,
+        kind=RECEIPT_KIND,
+        priority=Priority.REPLY,
+    )
+    request.member = None
+    _redact_later(request.rt, row)
+
+
+def _redact_later(rt: Runtime, row: OutboxMessage) -> None:
+    task = asyncio.get_running_loop().create_task(_redact_when_sent(rt))
+    _tasks.add(task)
+    task.add_done_callback(_tasks.discard)
+
+
+_tasks: set[asyncio.Task[None]] = set()
+
+
+async def _redact_when_sent(rt: Runtime, *, seconds: float = 600.0) -> None:
+    """Empty the receipt as soon as it left (checked twice a second for a while)."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(0.5)
+        try:
+            async with rt.db.session() as session:
+                if await redact_sent_receipts(session=session):
+                    return
+        except Exception:
+            log.exception("could not empty an erasure receipt")
+
+
+async def _sweep_receipts(rt: Runtime) -> None:
+    async with rt.db.session() as session:
+        await redact_sent_receipts(session=session)
+
+
+def setup(rt: Runtime) -> None:
+    add_command(rt, "mydata", mydata, description_key="members.cmd_mydata", access=Access.PUBLIC)
+    add_command(rt, "forget", forget, description_key="members.cmd_forget", access=Access.PUBLIC)
+    add_command(rt, "stop", stop, description_key="members.cmd_stop", access=Access.MEMBER)
+    add_command(rt, "resume", resume, description_key="members.cmd_resume", access=Access.MEMBER)
+    rt.add_telegram_handler(CallbackQueryHandler(on_forget_button, pattern=r"^fgt:(yes|no)$"))
+    rt.add_telegram_handler(CallbackQueryHandler(on_stop_button, pattern=r"^stop:(tg|all)$"))
+    rt.sms_router.keyword("mydata", MYDATA_WORDS, sms_mydata)
+    rt.sms_router.keyword("forget", FORGET_WORDS, sms_forget)
+    rt.sms_help_keys.append("members.sms_help_line")
+
+    async def sweep() -> None:
+        await _sweep_receipts(rt)
+
+    rt.on_start.append(sweep)
