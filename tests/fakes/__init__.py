@@ -1,0 +1,1 @@
+"""Test doubles for the services lagbot talks to: Telegram, Twilio, SMS Gateway for Android."""
