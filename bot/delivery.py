@@ -1,8 +1,14 @@
-"""The delivery engine: background senders that drain the outbox, one per channel.
+"""The delivery engine: background senders that drain the outbox.
 
-Each sender claims due rows (see models.outbox for the state machine), paces itself under
-the channel's rate, sends outside any database transaction, and records the outcome.
-Replies (priority 0) are claimed before bulk rows, so they never wait behind a broadcast.
+Each channel has two lanes — *fast* (replies and personal notices, priority < BULK) and
+*bulk* (broadcasts, announcements, reminders) — and SMS lanes exist per provider. A lane
+claims due rows (models.outbox.claim_batch: atomic, safe with several processes), keeps a
+bounded number in hand, and sends them concurrently through the channel's pacer
+(bot.pacing): Telegram's is shared with the handlers' own replies and always serves the most
+urgent caller first, so an answer to a member waits at most one slot behind a broadcast.
+Nothing is sent inside a database transaction; outcomes are recorded right after (bulk
+Telegram successes in small batches). The claim is renewed while a row is held, so another
+process only takes over rows whose holder died (bot.delivery_outcomes has the error rules).
 """
 
 from __future__ import annotations
@@ -10,40 +16,44 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import socket
 import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from sqlmodel import select
+from sqlalchemy import bindparam
 
+from bot.delivery_outcomes import MAX_ATTEMPTS, Flight, handle_failure, recheck_claimed
+from bot.outbound import quiet_until
+from bot.pacing import PriorityPacer
+from bot.senders import SendAborted
+from bot.sms.providers import SendError, SendResult
 from models.base import utcnow
-from models.members import Member, mask_phone
-from models.outbox import OutboxMessage, OutStatus, claim_batch, release_stale_claims
+from models.outbox import (
+    OutboxMessage,
+    OutStatus,
+    Priority,
+    apply_delivery_report,
+    claim_batch,
+    mark_stale_reports,
+    release_claims,
+    release_stale_claims,
+    renew_claims,
+)
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6
-CLAIM_LEASE = timedelta(minutes=5)
-
-
-class Pacer:
-    """Spaces sends evenly at `rate` per second (no bursts, so no 429s from the far side)."""
-
-    def __init__(self, rate: float) -> None:
-        self.interval = 1.0 / rate if rate > 0 else 0.0
-        self._next = 0.0
-
-    async def wait(self) -> None:
-        if self.interval <= 0:
-            return
-        now = time.monotonic()
-        if self._next > now:
-            await asyncio.sleep(self._next - now)
-            now = self._next
-        self._next = max(now, self._next) + self.interval
+STALE_REPORT_AFTER = timedelta(days=1)
+RESULT_BATCH = 32  # bulk Telegram successes written together…
+RESULT_DELAY = 0.1  # …or after this many seconds
+SMS_THROTTLE_RETRIES = 2  # Twilio 20429: wait and retry the same row in place
 
 
 class ProviderGate(Protocol):
@@ -52,210 +62,405 @@ class ProviderGate(Protocol):
         ...
 
 
-def backoff(attempts: int) -> timedelta:
-    return timedelta(seconds=min(300, 2 ** max(0, attempts - 1)))
+ProgressListener = Callable[[set[int]], Awaitable[None]]
+__all__ = ["MAX_ATTEMPTS", "DeliveryEngine", "ProviderGate", "record_delivery_report"]
+
+
+class _PacedByTheBot:
+    """`rt.delivery.pacers["telegram"].wait()`: every Bot API call is already paced by the
+    bot's rate limiter (bot.pacing.TelegramLimiter), so an explicit wait adds nothing."""
+
+    async def wait(self) -> None:
+        return None
+
+
+@dataclass
+class Lane:
+    channel: str  # telegram | sms
+    bulk: bool
+    provider: str | None = None  # SMS lanes: one provider each
+    window: int = 16  # rows claimed and not finished, at most
+    buffered: bool = False  # successes written in batches
+    exhausted: bool = field(default=False, repr=False)
+
+    @property
+    def name(self) -> str:
+        return ":".join(
+            filter(None, [self.channel, self.provider, "bulk" if self.bulk else "fast"])
+        )
+
+
+def _window(rate: float, seconds: float, lowest: int, highest: int) -> int:
+    return highest if rate <= 0 else max(lowest, min(highest, int(rate * seconds)))
 
 
 class DeliveryEngine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._wake = {"telegram": asyncio.Event(), "sms": asyncio.Event()}
-        self._tasks: list[asyncio.Task[None]] = []
-        self.pacers = {
-            "telegram": Pacer(rt.settings.telegram_rate_per_second),
-            "sms": Pacer(rt.settings.sms_rate_per_second),
-        }
-        # A provider's own admission rule, e.g. the gateway phone's Android SMS window
-        # (bot.sms.gateway_gate): a row it refuses is put back in the queue by the gate.
+        self.token = f"{socket.gethostname()[:12]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.lease = timedelta(seconds=rt.settings.delivery_claim_lease_seconds)
         self.gates: dict[str, ProviderGate] = {}
-        self.batch = 50
+        self.sms_pacers: dict[str, PriorityPacer] = {}
+        self.pacers = {"telegram": _PacedByTheBot()}
+        self.progress_listeners: list[ProgressListener] = []
+        self.lanes: list[Lane] = []
+        self.flights: dict[int, Flight] = {}
+        self._events: dict[str, asyncio.Event] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+        self._deliveries: set[asyncio.Task[None]] = set()
+        self._results: list[dict[str, Any]] = []
+        self._results_since = 0.0
+        self._flush_lock = asyncio.Lock()
+        self._touched: set[int] = set()
+        self._stopping = False
+        self.running = False
 
-    def wake(self, channel: str | None = None) -> None:
-        for name, event in self._wake.items():
-            if channel in (None, name):
-                event.set()
+    # -- life cycle -------------------------------------------------------------------------
+    def build_lanes(self) -> list[Lane]:
+        settings = self.rt.settings
+        tg_rate, sms_rate = settings.telegram_rate_per_second, settings.sms_rate_per_second
+        lanes = [
+            Lane("telegram", bulk=False, window=8),
+            Lane("telegram", bulk=True, window=_window(tg_rate, 2.0, 8, 64), buffered=True),
+        ]
+        for provider in sorted(self.rt.sms_providers):
+            rate = 0.0 if provider == "simulator" else sms_rate
+            lanes.append(Lane("sms", bulk=False, provider=provider, window=4))
+            lanes.append(
+                Lane("sms", bulk=True, provider=provider, window=_window(rate, 3.0, 2, 16))
+            )
+        return lanes
 
     async def start(self) -> None:
+        self._stopping = False
         async with self.rt.db.session() as session:
-            released = await release_stale_claims(session=session, lease=timedelta(0))
+            released = await release_stale_claims(session=session, lease=self.lease)
         if released:
-            log.warning("re-queued %d outbox rows left in flight by a previous run", released)
-        for channel in ("telegram", "sms"):
-            self._tasks.append(asyncio.create_task(self._run(channel), name=f"sender-{channel}"))
+            log.warning("re-queued %d outbox rows left in flight by a stopped process", released)
+        self.lanes = self.build_lanes()
+        for lane in self.lanes:
+            self._events[lane.name] = asyncio.Event()
+            self._tasks.append(asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}"))
+        self._tasks.append(asyncio.create_task(self._maintenance(), name="delivery-maintenance"))
+        self.running = True
 
-    async def stop(self) -> None:
-        for task in self._tasks:
+    async def stop(self, grace: float = 5.0) -> None:
+        """Stop claiming; let sends already on the wire finish; give back the rest."""
+        if not self.running:
+            return
+        self.running, self._stopping = False, True
+        for task, flight in [
+            (t, self.flights.get(getattr(t, "row_id", -1))) for t in self._deliveries
+        ]:
+            if flight is None or not flight.started:
+                task.cancel()
+        if self._deliveries:
+            await asyncio.wait(set(self._deliveries), timeout=grace)
+        for task in [*self._tasks, *self._deliveries]:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
+        for task in [*self._tasks, *self._deliveries]:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
+        self._deliveries.clear()
+        await self._flush()
+        unsent = [row_id for row_id, flight in self.flights.items() if not flight.started]
+        if unsent:
+            async with self.rt.db.session() as session:
+                await release_claims(session=session, ids=unsent, claimed_by=self.token)
+        self.flights.clear()
+        for pacer in self.sms_pacers.values():
+            await pacer.close()
+
+    def wake(self, channel: str | None = None) -> None:
+        for lane in self.lanes:
+            if channel in (None, lane.channel):
+                event = self._events.get(lane.name)
+                if event is not None:
+                    event.set()
+
+    def touch(self, broadcast_id: int | None) -> None:
+        if broadcast_id is not None:
+            self._touched.add(broadcast_id)
 
     def channel_ready(self, channel: str) -> bool:
         if channel == "telegram":
-            return self.rt.telegram_bot is not None
+            app = self.rt.telegram_app
+            return app is not None and bool(app.running)
         return bool(self.rt.sms_providers)
 
-    async def _run(self, channel: str) -> None:
-        while True:
+    def sms_pacer(self, provider: str) -> PriorityPacer:
+        pacer = self.sms_pacers.get(provider)
+        if pacer is None:
+            rate = 0.0 if provider == "simulator" else self.rt.settings.sms_rate_per_second
+            pacer = self.sms_pacers[provider] = PriorityPacer(rate, name=f"sms-{provider}")
+        return pacer
+
+    def recording(self, provider: str) -> bool:
+        """Whether a send through `provider` is still being recorded (for early callbacks)."""
+        return any(f.row.provider == provider for f in self.flights.values())
+
+    # -- the lanes ----------------------------------------------------------------------------
+    async def _lane_loop(self, lane: Lane) -> None:
+        event = self._events[lane.name]
+        while not self._stopping:
             try:
-                sent = await self.drain_once(channel) if self.channel_ready(channel) else 0
+                handled = await self._drain(lane) if self.channel_ready(lane.channel) else 0
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.exception("delivery loop for %s failed; retrying", channel)
-                sent = 0
-            if sent == 0:
-                event = self._wake[channel]
+                log.exception("delivery lane %s failed; retrying", lane.name)
+                handled = 0
+                await asyncio.sleep(1.0)
+            if handled == 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(event.wait(), timeout=1.0)
                 event.clear()
 
-    async def drain_once(self, channel: str) -> int:
-        """Claim one batch and send it; returns how many rows were handled."""
-        providers = tuple(self.rt.sms_providers) if channel == "sms" else None
+    async def _drain(self, lane: Lane) -> int:
+        """Send until the lane's due rows are gone; returns how many rows were taken."""
+        handled = 0
+        pending: set[asyncio.Task[None]] = set()
+        lane.exhausted = False
+        try:
+            while True:
+                room = lane.window - len(pending)
+                if not lane.exhausted and not self._stopping and room >= max(1, lane.window // 2):
+                    rows = await self._claim(lane, room)
+                    lane.exhausted = len(rows) < room
+                    for row in rows:
+                        pending.add(self._spawn(lane, row))
+                    handled += len(rows)
+                if not pending:
+                    return handled
+                _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in pending:
+                task.cancel()
+
+    def _spawn(self, lane: Lane, row: OutboxMessage) -> asyncio.Task[None]:
+        assert row.id is not None
+        task = asyncio.create_task(self._deliver(lane, row), name=f"send-{row.id}")
+        task.row_id = row.id  # type: ignore[attr-defined]
+        self._deliveries.add(task)
+        task.add_done_callback(self._deliveries.discard)
+        return task
+
+    async def _claim(self, lane: Lane, limit: int) -> list[OutboxMessage]:
+        now = utcnow()
+        quiet = lane.channel == "sms" and quiet_until(self.rt.settings, now) is not None
         async with self.rt.db.session() as session:
             rows = await claim_batch(
-                session=session, channel=channel, limit=self.batch, providers=providers
+                session=session,
+                channel=lane.channel,
+                limit=limit,
+                now=now,
+                providers=(lane.provider,) if lane.provider else None,
+                min_priority=Priority.BULK if lane.bulk else None,
+                max_priority=None if lane.bulk else Priority.BULK - 1,
+                urgent_only_bulk=quiet,
+                claimed_by=self.token,
             )
+            moved: set[int] = set()
+            if lane.bulk and rows:
+                rows, moved = await recheck_claimed(self.rt, session, rows, now)
+        for broadcast_id in moved:
+            self.touch(broadcast_id)
+        if moved:
+            self.wake("sms")  # a member found blocked gets the SMS version
         for row in rows:
+            assert row.id is not None
+            self.flights[row.id] = Flight(row)
+        return rows
+
+    async def _deliver(self, lane: Lane, row: OutboxMessage) -> None:
+        assert row.id is not None
+        flight = self.flights.setdefault(row.id, Flight(row))
+        flight.abort_if = lambda: self._stopping
+        try:
             gate = self.gates.get(row.provider)
             if gate is not None and not await gate.admit(row):
-                continue
-            await self.pacers[channel].wait()
-            await self._send_row(row)
-        return len(rows)
-
-    async def _send_row(self, row: OutboxMessage) -> None:
-        from bot.sms.providers import SendError
-
-        sender = self.rt.channel_senders[row.channel]
-        try:
-            result = await sender.send(row)
+                self.flights.pop(row.id, None)  # the gate put it back in the queue
+                return
+            result = await self._send(row, flight)
+        except asyncio.CancelledError:
+            raise
+        except SendAborted as exc:
+            await self._record_failure(row, exc, flight, aborted=True)
         except SendError as exc:
-            await self._failed(row, exc)
-            return
+            await self._record_failure(row, exc, flight)
         except Exception as exc:
             log.exception("unexpected error sending outbox row %s", row.id)
-            await self._failed(row, SendError(f"unexpected: {exc!r}", retryable=True))
-            return
-        async with self.rt.db.session() as session:
-            fresh = await session.get(OutboxMessage, row.id)
-            if fresh is None:
-                return
-            fresh.provider_message_id = result.provider_message_id
-            fresh.segments = result.segments
-            fresh.sent_at = utcnow()
-            if fresh.status == OutStatus.SENDING:  # a fast callback may have moved it already
-                fresh.status = (
-                    OutStatus.DELIVERED if result.status == "delivered" else OutStatus.SENT
-                )
-                if fresh.status == OutStatus.DELIVERED:
-                    fresh.final_at = utcnow()
-            session.add(fresh)
+            await self._record_failure(
+                row, SendError(f"unexpected: {exc!r}", retryable=True), flight
+            )
+        else:
+            await self._record_success(lane, row, result)
+        if row.id in self.flights and (self.flights[row.id].done or not self._stopping):
+            self.flights.pop(row.id, None)
 
-    async def _failed(self, row: OutboxMessage, exc: Exception) -> None:
-        from bot.sms.providers import SendError
+    async def _send(self, row: OutboxMessage, flight: Flight) -> SendResult:
+        sender = self.rt.channel_senders[row.channel]
+        if row.channel != "sms":
+            return await sender.send(row, on_grant=flight.mark)
+        pacer = self.sms_pacer(row.provider)
+        attempt = 0
+        while True:
+            await pacer.acquire(row.priority)
+            try:
+                return await sender.send(row, on_grant=flight.mark)
+            except SendError as exc:
+                if exc.code == "20429" and attempt < SMS_THROTTLE_RETRIES:
+                    attempt += 1
+                    pacer.pause(exc.retry_after or 1.0)
+                    continue
+                raise
 
-        assert isinstance(exc, SendError)
+    # -- outcomes -----------------------------------------------------------------------------
+    async def _record_success(self, lane: Lane, row: OutboxMessage, result: SendResult) -> None:
         now = utcnow()
-        fallback: OutboxMessage | None = None
-        async with self.rt.db.session() as session:
-            fresh = await session.get(OutboxMessage, row.id)
-            if fresh is None:
-                return
-            fresh.error_code = exc.code
-            fresh.error_reason = exc.reason[:500]
-            if exc.maybe_sent and row.channel == "sms":
-                provider = self.rt.sms_providers.get(row.provider)
-                found = None
-                if provider is not None:
-                    found = await provider.find_sent(
-                        to=row.address, body=row.text, since=row.claimed_at or now
-                    )
-                if found:
-                    fresh.status, fresh.provider_message_id, fresh.sent_at = (
-                        OutStatus.SENT,
-                        found,
-                        now,
-                    )
-                    session.add(fresh)
-                    return
-            if exc.retryable and fresh.attempts < MAX_ATTEMPTS:
-                delay = (
-                    timedelta(seconds=exc.retry_after)
-                    if exc.retry_after is not None
-                    else backoff(fresh.attempts)
-                )
-                fresh.status, fresh.next_attempt_at = OutStatus.QUEUED, now + delay
-                session.add(fresh)
-                return
-            member = await session.get(Member, row.member_id) if row.member_id else None
-            if exc.kind in ("blocked", "opted_out", "invalid_number"):
-                fresh.status = (
-                    OutStatus.SKIPPED if exc.kind != "invalid_number" else OutStatus.FAILED
-                )
-                if member is not None:
-                    if exc.kind == "blocked":
-                        member.telegram_unreachable_at = now
-                    elif exc.kind == "opted_out":
-                        member.sms_opt_out_at = now
-                    else:
-                        member.sms_invalid_at = now
-                    session.add(member)
-            else:
-                fresh.status = OutStatus.FAILED
-            fresh.final_at = now
-            session.add(fresh)
-            if exc.kind == "blocked" and member is not None and member.sms_reachable():
-                fallback = await self._sms_fallback(session, fresh, member)
-            log.info(
-                "outbox %s to %s failed: %s",
-                row.id,
-                mask_phone(row.address) if row.channel == "sms" else "telegram",
-                exc.reason,
-            )
-        if fallback is not None:
-            self.wake("sms")
-
-    async def _sms_fallback(
-        self, session: object, row: OutboxMessage, member: Member
-    ) -> OutboxMessage | None:
-        from sqlalchemy.ext.asyncio import AsyncSession
-
-        from bot.outbound import Outgoing, queue_for_member
-
-        assert isinstance(session, AsyncSession)
-        sms_text = row.payload.get("sms_text") if isinstance(row.payload, dict) else None
-        rows = await queue_for_member(
-            session=session,
-            settings=self.rt.settings,
-            member=member,
-            message=Outgoing(text=row.text, sms_text=sms_text),
-            kind=row.kind,
-            priority=row.priority,
-            channel="sms",
-            broadcast_id=row.broadcast_id,
+        delivered = result.status == "delivered"
+        self._results.append(
+            {
+                "b_id": row.id,
+                "b_by": self.token,
+                "b_status": OutStatus.DELIVERED if delivered else OutStatus.SENT,
+                "b_pmid": result.provider_message_id or None,
+                "b_segments": result.segments,
+                "b_sent": now,
+                "b_final": now if delivered else None,
+            }
         )
-        return rows[0] if rows else None
+        if len(self._results) == 1:
+            self._results_since = time.monotonic()
+        self.touch(row.broadcast_id)
+        if not lane.buffered or len(self._results) >= RESULT_BATCH:
+            await self._flush()
+        if row.id in self.flights:
+            self.flights[row.id].done = True
 
-
-async def mark_stale_reports(rt: Runtime, *, older_than: timedelta = timedelta(days=1)) -> int:
-    """SMS still `sent` after a day never got a final report (common on Georgian carriers)."""
-    cutoff: datetime = utcnow() - older_than
-    async with rt.db.session() as session:
-        rows = (
-            await session.execute(
-                select(OutboxMessage).where(
-                    OutboxMessage.channel == "sms",
-                    OutboxMessage.status == OutStatus.SENT,
-                    OutboxMessage.sent_at < cutoff,  # type: ignore[operator]
+    async def _flush(self) -> None:
+        async with self._flush_lock:
+            batch, self._results = self._results, []
+            if not batch:
+                return
+            table = OutboxMessage.__table__  # type: ignore[attr-defined]
+            statement = (
+                table.update()
+                .where(
+                    table.c.id == bindparam("b_id"),
+                    table.c.status == OutStatus.SENDING,
+                    table.c.claimed_by == bindparam("b_by"),
+                )
+                .values(
+                    status=bindparam("b_status"),
+                    provider_message_id=bindparam("b_pmid"),
+                    segments=bindparam("b_segments"),
+                    sent_at=bindparam("b_sent"),
+                    final_at=bindparam("b_final"),
                 )
             )
-        ).scalars()
-        count = 0
-        for row in rows:
-            row.status, row.final_at = OutStatus.NO_REPORT, utcnow()
-            session.add(row)
-            count += 1
-    return count
+            try:
+                async with self.rt.db.session() as session:
+                    await session.execute(statement, batch)
+            except Exception:
+                log.exception("could not record %d sent rows; retrying", len(batch))
+                self._results = batch + self._results
+                raise
+
+    async def _record_failure(
+        self, row: OutboxMessage, exc: SendError, flight: Flight, *, aborted: bool = False
+    ) -> None:
+        outcome = await handle_failure(self.rt, row, exc, flight, token=self.token, aborted=aborted)
+        self.touch(row.broadcast_id)
+        if outcome.fallback:
+            self.wake("sms")
+        flight.done = True
+
+    # -- housekeeping -------------------------------------------------------------------------
+    async def _maintenance(self) -> None:
+        last_renew = last_reap = last_reports = time.monotonic()
+        while True:
+            await asyncio.sleep(RESULT_DELAY)
+            now = time.monotonic()
+            try:
+                if self._results and now - self._results_since >= RESULT_DELAY:
+                    await self._flush()
+                if self._touched and self.progress_listeners:
+                    touched, self._touched = self._touched, set()
+                    for listener in self.progress_listeners:
+                        try:
+                            await listener(touched)
+                        except Exception:
+                            log.exception("delivery progress listener failed")
+                if now - last_renew >= self.lease.total_seconds() / 3:
+                    last_renew = now
+                    async with self.rt.db.session() as session:
+                        await renew_claims(
+                            session=session, ids=list(self.flights), claimed_by=self.token
+                        )
+                if now - last_reap >= max(5.0, self.lease.total_seconds() / 2):
+                    last_reap = now
+                    async with self.rt.db.session() as session:
+                        if await release_stale_claims(session=session, lease=self.lease):
+                            self.wake()
+                if now - last_reports >= 600:
+                    last_reports = now
+                    for broadcast_id in await self.mark_stale_reports():
+                        self.touch(broadcast_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("delivery housekeeping failed")
+
+    async def mark_stale_reports(
+        self, *, older_than: timedelta = STALE_REPORT_AFTER, now: datetime | None = None
+    ) -> set[int]:
+        async with self.rt.db.session() as session:
+            moved = await mark_stale_reports(session=session, older_than=older_than, now=now)
+        if moved:
+            log.info("%d SMS got no delivery report within %s", len(moved), older_than)
+        return {b for b in moved if b is not None}
+
+    async def drain_once(self, channel: str) -> int:
+        """Send what is due on `channel` now, in this task (tests and tools)."""
+        if not self.lanes:
+            self.lanes = self.build_lanes()
+        handled = 0
+        for lane in self.lanes:
+            if lane.channel == channel:
+                handled += await self._drain(lane)
+        await self._flush()
+        return handled
+
+
+async def record_delivery_report(
+    rt: Runtime,
+    *,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error_code: str | None = None,
+    reason: str | None = None,
+    patience: float = 3.0,
+) -> OutboxMessage | None:
+    """A provider's status callback; it can arrive before the send's own result is recorded,
+    so while a send through that provider is in flight, look again for up to `patience` s."""
+    deadline = time.monotonic() + patience
+    while True:
+        async with rt.db.session() as session:
+            row = await apply_delivery_report(
+                session=session,
+                provider=provider,
+                provider_message_id=provider_message_id,
+                status=status,
+                error_code=error_code,
+                reason=reason,
+            )
+        if row is not None:
+            rt.delivery.touch(row.broadcast_id)
+            return row
+        if time.monotonic() > deadline or not rt.delivery.recording(provider):
+            log.info("status report for an unknown %s message ignored", provider)
+            return None
+        await asyncio.sleep(0.05)

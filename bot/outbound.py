@@ -1,7 +1,9 @@
 """The channel-neutral way to send: text and optional choices to a member, through the outbox.
 
 Capabilities call `queue_for_member`; it applies the channel policy, the member's SMS
-script, quiet hours for bulk SMS, and writes outbox rows. Nothing here talks to a network.
+script, quiet hours for bulk SMS, the "how to stop" line every bulk message carries (the
+law treats LAG announcements as direct marketing), and writes outbox rows. Nothing here
+talks to a network.
 """
 
 from __future__ import annotations
@@ -12,8 +14,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import t
 from bot.settings import Settings
 from bot.sms.translit import to_latin_sms
+from models.audiences import channels_for
 from models.members import Member, SmsScript
 from models.outbox import OutboxMessage, Priority, enqueue
 
@@ -33,6 +37,9 @@ class Outgoing:
     sms_text: str | None = None  # a shorter SMS version (with reply hints) when given
     document: dict[str, str] | None = None  # {"filename", "content" (text), "mime"}
     extra: dict[str, Any] = field(default_factory=dict)
+    language: str | None = None  # the language `text` is in (default: the member's)
+    # The "how to stop" line: None = on bulk messages (Priority.BULK), True/False = always/never.
+    stop_line: bool | None = None
 
     def telegram_payload(self) -> dict[str, Any]:
         payload: dict[str, Any] = dict(self.extra)
@@ -41,6 +48,13 @@ class Outgoing:
         if self.document:
             payload["document"] = self.document
         return payload
+
+
+def with_stop_line(text: str, language: str, channel: str) -> str:
+    """The text with the short localized "how to stop" line for its channel."""
+    if channel == "sms":
+        return f"{text}\n{t('delivery.stop_sms', language)}"
+    return f"{text}\n\n{t('delivery.stop_telegram', language)}"
 
 
 def sms_body(member: Member | None, text: str, *, script: str | None = None) -> str:
@@ -102,18 +116,19 @@ async def queue_for_member(
     """Queue `message` for `member` by the channel policy; [] when no channel can be used.
 
     normal: Telegram when reachable there, else SMS. urgent: both. `channel` forces one.
-    Opted-out and unreachable channels are never used.
+    Opted-out and unreachable channels are never used. The Telegram row keeps the SMS text,
+    so a member found blocked at send time gets the SMS version instead (bot.delivery).
     """
     assert member.id is not None
     if not member.is_active and kind != "reply":
         return []
-    channels: list[str]
-    if channel is not None:
-        channels = [channel]
-    elif urgent:
-        channels = ["telegram", "sms"]
-    else:
-        channels = ["telegram"] if member.telegram_reachable() else ["sms"]
+    channels = [channel] if channel is not None else channels_for(member, urgent=urgent)
+    stop = message.stop_line if message.stop_line is not None else priority >= Priority.BULK
+    language = message.language or member.language
+    telegram_text = with_stop_line(message.text, language, "telegram") if stop else message.text
+    sms_text = message.sms_text or message.text
+    if stop:
+        sms_text = with_stop_line(sms_text, language, "sms")
     rows: list[OutboxMessage] = []
     for ch in channels:
         if ch == "telegram" and member.telegram_reachable():
@@ -124,13 +139,14 @@ async def queue_for_member(
                     channel="telegram",
                     provider="telegram",
                     address=str(member.telegram_id),
-                    text=message.text,
-                    payload=message.telegram_payload(),
+                    text=telegram_text,
+                    payload={**message.telegram_payload(), "sms_text": sms_text},
                     member_id=member.id,
                     kind=kind,
                     priority=priority,
                     broadcast_id=broadcast_id,
                     dedupe_key=f"{dedupe_key}:telegram" if dedupe_key else None,
+                    urgent=urgent,
                 )
             )
         elif ch == "sms" and member.sms_reachable():
@@ -144,13 +160,14 @@ async def queue_for_member(
                     channel="sms",
                     provider=sms_provider or sms_provider_for(settings),
                     address=member.phone,
-                    text=sms_body(member, message.sms_text or message.text),
+                    text=sms_body(member, sms_text),
                     member_id=member.id,
                     kind=kind,
                     priority=priority,
                     not_before=not_before,
                     broadcast_id=broadcast_id,
                     dedupe_key=f"{dedupe_key}:sms" if dedupe_key else None,
+                    urgent=urgent,
                 )
             )
     return rows

@@ -49,6 +49,7 @@ async def serve(settings: Settings) -> None:
         await server.serve()
     finally:
         log.info("lagbot shutting down")
+        await rt.delivery.stop()  # sends on the wire finish before Telegram's client closes
         await _stop_telegram(rt)
         await rt.stop()
         log.info("lagbot stopped")

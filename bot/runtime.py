@@ -10,10 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.routing import BaseRoute
 from telegram import Bot, Update
-from telegram.ext import AIORateLimiter, Application, BaseHandler, ContextTypes
+from telegram.ext import Application, BaseHandler, ContextTypes
 
 from bot.db import Database
 from bot.delivery import DeliveryEngine
+from bot.pacing import TelegramLimiter
 from bot.senders import ChannelSender, SmsSender, TelegramSender
 from bot.settings import Settings
 from bot.sms.providers import CaptureProvider, SmsProvider
@@ -73,7 +74,9 @@ class Runtime:
                 .token(settings.telegram_bot_token.get_secret_value())
                 .base_url(settings.telegram_api_base_url)
                 .base_file_url(settings.telegram_api_base_url.replace("/bot", "/file/bot"))
-                .rate_limiter(AIORateLimiter(max_retries=0))
+                # One budget under Telegram's flood limit, shared with the delivery engine;
+                # replies go first (bot.pacing), so they never queue behind a broadcast.
+                .rate_limiter(TelegramLimiter(settings.telegram_rate_per_second))
                 .concurrent_updates(8)
             )
             if settings.telegram_webhook_url:

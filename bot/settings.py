@@ -76,6 +76,8 @@ class Settings(BaseSettings):
     sms_quiet_weekends: str = "20:00-09:00"
     telegram_rate_per_second: float = 25.0
     sms_rate_per_second: float = 1.0
+    # A claimed outbox row whose holder stopped renewing it for this long is re-queued.
+    delivery_claim_lease_seconds: float = Field(default=120.0, ge=1.0)
     gateway_rate_per_window: int = 30
     gateway_rate_window_seconds: int = 1800
     # Scheduler

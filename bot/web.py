@@ -13,10 +13,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 from telegram import Update
 
+from bot.delivery import record_delivery_report
 from bot.sms.inbound import process_inbound
 from bot.sms.providers import InboundSms
 from models.members import InvalidPhone, normalize_phone
-from models.outbox import apply_delivery_report
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -100,14 +100,13 @@ async def sms_status(request: Request) -> Response:
     params = await _twilio_form(rt, request)
     if params is None:
         return PlainTextResponse("forbidden", status_code=403)
-    async with rt.db.session() as session:
-        await apply_delivery_report(
-            session=session,
-            provider="twilio",
-            provider_message_id=params.get("MessageSid", ""),
-            status=params.get("MessageStatus", ""),
-            error_code=params.get("ErrorCode") or None,
-        )
+    await record_delivery_report(
+        rt,
+        provider="twilio",
+        provider_message_id=params.get("MessageSid", ""),
+        status=params.get("MessageStatus", ""),
+        error_code=params.get("ErrorCode") or None,
+    )
     return PlainTextResponse("ok")
 
 

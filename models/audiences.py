@@ -7,6 +7,7 @@ chosen later by the channel policy (bot.outbound), and opt-outs are checked agai
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -82,12 +83,16 @@ async def select_members(
     now: datetime,
     youth_min: int = 14,
     youth_max: int = 29,
+    with_consent_only: bool = True,
 ) -> list[Member]:
-    """Everyone the audience covers, ordered by id (recipients are fixed from this list)."""
-    query = select(Member).where(
-        col(Member.status) == MemberStatus.ACTIVE,
-        col(Member.consent_announcements).is_(True),
-    )
+    """Everyone the audience covers, ordered by id (recipients are fixed from this list).
+
+    `with_consent_only=False` also returns members who withdrew consent to announcements
+    (to count them as opted out, never to send to them).
+    """
+    query = select(Member).where(col(Member.status) == MemberStatus.ACTIVE)
+    if with_consent_only:
+        query = query.where(col(Member.consent_announcements).is_(True))
     if not audience.include_simulated:
         query = query.where(col(Member.is_simulated).is_(False))
     if audience.communities:
@@ -111,3 +116,76 @@ async def select_members(
         wanted = set(audience.interests)
         members = [m for m in members if wanted & set(m.interests or [])]
     return members
+
+
+def channels_for(member: Member, *, urgent: bool) -> list[str]:
+    """The channel policy: normal → Telegram when reachable there, else SMS; urgent → both.
+
+    Opted-out, blocked and invalid channels are never used. (bot.outbound applies it.)
+    """
+    telegram, sms = member.telegram_reachable(), member.sms_reachable()
+    if urgent:
+        return [ch for ch, ok in (("telegram", telegram), ("sms", sms)) if ok]
+    if telegram:
+        return ["telegram"]
+    return ["sms"] if sms else []
+
+
+def opted_out_everywhere(member: Member) -> bool:
+    """No consent to announcements, or every channel the member has is opted out."""
+    if not member.consent_announcements:
+        return True
+    has = [(member.telegram_id, member.telegram_opt_out_at), (member.phone, member.sms_opt_out_at)]
+    present = [opt_out for address, opt_out in has if address is not None]
+    return bool(present) and all(opt_out is not None for opt_out in present)
+
+
+@dataclass
+class Reach:
+    """Who an audience reaches, and how: the live counts the secretariat sees."""
+
+    telegram: int = 0
+    sms: int = 0
+    unreachable: int = 0  # no usable channel: blocked, invalid number, none given
+    opted_out: int = 0
+    recipients: list[Member] = field(default_factory=list)  # with at least one channel
+
+    @property
+    def total(self) -> int:
+        return len(self.recipients)
+
+
+async def audience_reach(
+    *,
+    session: AsyncSession,
+    audience: Audience,
+    now: datetime,
+    urgent: bool = False,
+    youth_min: int = 14,
+    youth_max: int = 29,
+) -> Reach:
+    members = await select_members(
+        session=session,
+        audience=audience,
+        now=now,
+        youth_min=youth_min,
+        youth_max=youth_max,
+        with_consent_only=False,
+    )
+    return reach_of(members, urgent=urgent)
+
+
+def reach_of(members: list[Member], *, urgent: bool) -> Reach:
+    reach = Reach()
+    for member in members:
+        if opted_out_everywhere(member):
+            reach.opted_out += 1
+            continue
+        channels = channels_for(member, urgent=urgent)
+        if not channels:
+            reach.unreachable += 1
+            continue
+        reach.recipients.append(member)
+        reach.telegram += "telegram" in channels
+        reach.sms += "sms" in channels
+    return reach

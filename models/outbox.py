@@ -3,25 +3,29 @@
 Status::
 
     queued ──claim──> sending ──accepted──> sent ──status callback──> delivered
-      ^  │               │                    │                   └──> undelivered | failed
-      │  │               │                    └──no final report in a day──> no_report
-      │  │               ├──retryable error (429, 5xx, timeout)──> queued (later)
-      │  │               ├──permanent error──> failed (error_code, error_reason)
-      │  │               └──channel opted out / blocked──> skipped
+      ^  │  │            │                    │                   └──> undelivered | failed
+      │  │  │            │                    └──no final report in a day──> no_report
+      │  │  │            ├──retryable error (429, 5xx, timeout)──> queued (later; bounded)
+      │  │  │            ├──permanent error (400, invalid number)──> failed (error_code, reason)
+      │  │  │            └──member blocked the bot / opted out──> skipped (reason)
+      │  │  └──member opted out before it went (re-checked at send time)──> skipped
       │  └──cancelled by the secretariat──> cancelled
-      └──sending left behind by a crash (claim older than the lease)──> queued
+      └──sending left behind by a crashed process (claim older than the lease)──> queued
 
-Telegram has no delivery receipts: `sent` is final there. A row is claimed (status
-`sending`, `claimed_at`) before its send, so after kill -9 only in-flight rows can go twice.
+Telegram has no delivery receipts: an accepted Telegram message is `delivered` at once.
+A row is claimed (status `sending`, `claimed_by`, `claimed_at`) before its send, and the
+claiming process renews the claim while it holds the row; so after kill -9 only the rows in
+flight at that moment can go twice, and a second sender never takes a row another holds.
 """
 
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, update
+from sqlalchemy import JSON, Column, Index, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
@@ -50,6 +54,7 @@ FINAL_STATUSES = frozenset(
         OutStatus.CANCELLED,
     }
 )
+PENDING_STATUSES = frozenset({OutStatus.QUEUED, OutStatus.SENDING})
 
 
 class Priority(enum.IntEnum):
@@ -71,10 +76,12 @@ class OutboxMessage(SQLModel, table=True):
     payload: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     kind: str = Field(default="reply", max_length=40)
     priority: int = Field(default=Priority.REPLY)
+    urgent: bool = False  # urgent bulk SMS ignore quiet hours
     status: str = Field(default=OutStatus.QUEUED, max_length=20)
     attempts: int = 0
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    claimed_by: str | None = Field(default=None, max_length=40)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     final_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     provider_message_id: str | None = Field(default=None, max_length=100, index=True)
@@ -100,6 +107,7 @@ async def enqueue(
     not_before: datetime | None = None,
     broadcast_id: int | None = None,
     dedupe_key: str | None = None,
+    urgent: bool = False,
 ) -> OutboxMessage:
     """Queue one message; the engine sends it after the transaction commits."""
     row = OutboxMessage(
@@ -111,6 +119,7 @@ async def enqueue(
         payload=payload or {},
         kind=kind,
         priority=priority,
+        urgent=urgent,
         next_attempt_at=not_before or utcnow(),
         broadcast_id=broadcast_id,
         dedupe_key=dedupe_key,
@@ -127,37 +136,49 @@ async def claim_batch(
     limit: int,
     now: datetime | None = None,
     providers: tuple[str, ...] | None = None,
+    min_priority: int | None = None,
+    max_priority: int | None = None,
+    urgent_only_bulk: bool = False,
+    claimed_by: str = "",
 ) -> list[OutboxMessage]:
-    """Atomically take up to `limit` due rows for sending.
+    """Atomically take up to `limit` due rows for sending, most urgent first.
 
-    PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several senders never take the same row.
-    SQLite ignores FOR UPDATE; there the conditional UPDATE on `status='queued'` is the
-    guard, and each write transaction starts with BEGIN IMMEDIATE (see bot.db).
+    One statement: `UPDATE outbox SET status='sending' … WHERE id IN (SELECT … LIMIT n)
+    AND status='queued' RETURNING *`. On PostgreSQL the inner SELECT is `FOR UPDATE SKIP
+    LOCKED`, so concurrent senders never wait on, nor take, each other's rows; SQLite ignores
+    FOR UPDATE, and there the single conditional UPDATE (under BEGIN IMMEDIATE, see bot.db)
+    is what makes the claim atomic. `urgent_only_bulk` (quiet hours) leaves non-urgent bulk
+    rows where they are.
     """
     now = now or utcnow()
-    pick = (
-        select(OutboxMessage.id)
-        .where(
-            OutboxMessage.status == OutStatus.QUEUED,
-            OutboxMessage.channel == channel,
-            col(OutboxMessage.next_attempt_at) <= now,
-        )
-        .order_by(col(OutboxMessage.priority), col(OutboxMessage.id))
-        .limit(limit)
+    pick = select(OutboxMessage.id).where(
+        OutboxMessage.status == OutStatus.QUEUED,
+        OutboxMessage.channel == channel,
+        col(OutboxMessage.next_attempt_at) <= now,
     )
     if providers is not None:
         pick = pick.where(col(OutboxMessage.provider).in_(providers))
+    if min_priority is not None:
+        pick = pick.where(col(OutboxMessage.priority) >= min_priority)
+    if max_priority is not None:
+        pick = pick.where(col(OutboxMessage.priority) <= max_priority)
+    if urgent_only_bulk:
+        pick = pick.where(
+            or_(col(OutboxMessage.priority) < Priority.BULK, col(OutboxMessage.urgent).is_(True))
+        )
+    pick = pick.order_by(col(OutboxMessage.priority), col(OutboxMessage.id)).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
-    ids = [row[0] for row in (await session.execute(pick)).all()]
-    if not ids:
-        return []
     result = await session.execute(
         update(OutboxMessage)
-        .where(col(OutboxMessage.id).in_(ids), col(OutboxMessage.status) == OutStatus.QUEUED)
+        .where(
+            col(OutboxMessage.id).in_(pick.scalar_subquery()),
+            col(OutboxMessage.status) == OutStatus.QUEUED,
+        )
         .values(
             status=OutStatus.SENDING,
             claimed_at=now,
+            claimed_by=claimed_by or None,
             attempts=OutboxMessage.attempts + 1,
         )
         .returning(OutboxMessage)
@@ -168,21 +189,92 @@ async def claim_batch(
     return rows
 
 
+async def renew_claims(
+    *, session: AsyncSession, ids: Iterable[int], claimed_by: str, now: datetime | None = None
+) -> int:
+    """The holder is alive: push its claims' lease forward."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(wanted),
+            col(OutboxMessage.status) == OutStatus.SENDING,
+            col(OutboxMessage.claimed_by) == claimed_by,
+        )
+        .values(claimed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def release_claims(
+    *, session: AsyncSession, ids: Iterable[int], claimed_by: str, now: datetime | None = None
+) -> int:
+    """Give back claimed rows that were never sent (a clean shutdown); their attempt too."""
+    wanted = list(ids)
+    if not wanted:
+        return 0
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.id).in_(wanted),
+            col(OutboxMessage.status) == OutStatus.SENDING,
+            col(OutboxMessage.claimed_by) == claimed_by,
+        )
+        .values(
+            status=OutStatus.QUEUED,
+            next_attempt_at=now or utcnow(),
+            claimed_at=None,
+            claimed_by=None,
+            attempts=OutboxMessage.attempts - 1,  # claimed rows have at least one
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
 async def release_stale_claims(
     *, session: AsyncSession, lease: timedelta, now: datetime | None = None
 ) -> int:
-    """Rows left in `sending` by a crashed process go back to the queue."""
+    """Rows left in `sending` by a crashed process (claim not renewed) go back to the queue."""
     now = now or utcnow()
     result = await session.execute(
         update(OutboxMessage)
         .where(
             col(OutboxMessage.status) == OutStatus.SENDING,
-            col(OutboxMessage.claimed_at) < now - lease,
+            or_(
+                col(OutboxMessage.claimed_at) < now - lease,
+                col(OutboxMessage.claimed_at).is_(None),
+            ),
         )
-        .values(status=OutStatus.QUEUED, next_attempt_at=now)
+        .values(status=OutStatus.QUEUED, next_attempt_at=now, claimed_by=None)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def mark_stale_reports(
+    *, session: AsyncSession, older_than: timedelta = timedelta(days=1), now: datetime | None = None
+) -> list[int | None]:
+    """SMS still `sent` after a day never got a final report (common on Georgian carriers).
+
+    Returns the broadcast ids of the rows it moved (None for rows of no broadcast).
+    """
+    now = now or utcnow()
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.channel) == "sms",
+            col(OutboxMessage.status) == OutStatus.SENT,
+            col(OutboxMessage.sent_at) < now - older_than,
+        )
+        .values(status=OutStatus.NO_REPORT, final_at=now)
+        .returning(col(OutboxMessage.broadcast_id))
+        .execution_options(synchronize_session=False)
+    )
+    return [row[0] for row in result.all()]
 
 
 # Provider delivery reports, mapped to our statuses, ranked so that a late or duplicate
@@ -216,9 +308,13 @@ async def apply_delivery_report(
     error_code: str | None = None,
     reason: str | None = None,
 ) -> OutboxMessage | None:
-    """Move a row forward on a provider's status callback; duplicates and old news are no-ops."""
+    """Move a row forward on a provider's status callback; duplicates and old news are no-ops.
+
+    None when no row carries this provider message id (yet: the send's own result may still
+    be on its way to the database — see bot.delivery.record_delivery_report).
+    """
     mapped = PROVIDER_STATUS.get(status.lower())
-    if mapped is None:
+    if mapped is None or not provider_message_id:
         return None
     result = await session.execute(
         select(OutboxMessage).where(
@@ -239,3 +335,42 @@ async def apply_delivery_report(
         row.error_reason = reason or row.error_reason or f"{provider} error {error_code}"
     session.add(row)
     return row
+
+
+async def cancel_queued(*, session: AsyncSession, broadcast_id: int) -> int:
+    """Rows of a broadcast not yet claimed are not sent (rows in flight still finish)."""
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            col(OutboxMessage.broadcast_id) == broadcast_id,
+            col(OutboxMessage.status) == OutStatus.QUEUED,
+        )
+        .values(status=OutStatus.CANCELLED, final_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def status_counts(
+    *, session: AsyncSession, broadcast_ids: Iterable[int]
+) -> dict[int, dict[tuple[str, str], int]]:
+    """{broadcast id: {(channel, status): rows}} in one query."""
+    wanted = list(broadcast_ids)
+    counts: dict[int, dict[tuple[str, str], int]] = {bid: {} for bid in wanted}
+    if not wanted:
+        return counts
+    result = await session.execute(
+        select(
+            OutboxMessage.broadcast_id,
+            OutboxMessage.channel,
+            OutboxMessage.status,
+            func.count(),
+        )
+        .where(col(OutboxMessage.broadcast_id).in_(wanted))
+        .group_by(
+            col(OutboxMessage.broadcast_id), col(OutboxMessage.channel), col(OutboxMessage.status)
+        )
+    )
+    for broadcast_id, channel, status, count in result.all():
+        counts[int(broadcast_id)][(str(channel), str(status))] = int(count)
+    return counts
