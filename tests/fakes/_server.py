@@ -44,7 +44,7 @@ class BackgroundServer:
         if self.running:
             return
         # Binding here (port 0) tells us the free port before uvicorn starts, without races.
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((LOOPBACK, 0))
         self._port = sock.getsockname()[1]
