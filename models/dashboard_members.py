@@ -56,7 +56,7 @@ class MemberFilter:
         return {k: v for k, v in self.__dict__.items() if v not in ("", None, False)}
 
 
-def _text_match(member: Member, needle: str) -> bool:
+def text_matches(member: Member, needle: str) -> bool:
     if not needle:
         return True
     digits = "".join(ch for ch in needle if ch.isdigit())
@@ -115,7 +115,7 @@ async def find_members(
     chosen = [
         m
         for m in members
-        if _text_match(m, flt.q)
+        if text_matches(m, flt.q)
         and _channel_match(m, flt.channel)
         and _opted_out_match(m, flt.opted_out)
         and (

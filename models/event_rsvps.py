@@ -90,9 +90,11 @@ async def rsvp_of(*, session: AsyncSession, event_id: int, member_id: int) -> Ev
 
 
 def in_audience(event: Event, member: Member, settings: Settings, now: datetime) -> bool:
+    # A simulated member (the dashboard's simulator) may answer like a real one; they are only
+    # left out of announcements and counts.
     return matches(
         member,
-        event.audience_filter(),
+        event.audience_filter().model_copy(update={"include_simulated": True}),
         year=now.astimezone(settings.tz).year,
         youth_min=settings.youth_min_age,
         youth_max=settings.youth_max_age,

@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import audit, auth, members, overview, simulator
+from web.pages import audit, auth, event_door, events, members, overview, simulator
 from web.render import NAV
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -15,6 +15,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 MENU: list[tuple[str, str, bool]] = [
     ("/admin", "nav.overview", False),
     ("/admin/members", "nav.members", False),
+    ("/admin/events", "nav.events", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
 ]
@@ -29,5 +30,7 @@ def dashboard_routes() -> list[BaseRoute]:
         *overview.routes(),
         *members.routes(),
         *audit.routes(),
+        *events.routes(),
+        *event_door.routes(),
         *simulator.routes(),
     ]
