@@ -23,9 +23,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
@@ -115,26 +117,42 @@ async def claim_key(
 ) -> ReminderLog | None:
     """Record that `key` is handled; None when another tick or process already did.
 
-    Runs in a savepoint, so a lost race leaves the caller's transaction usable.
+    A lost race raises nothing and leaves the caller's transaction usable.
     """
     assert outcome in OUTCOMES, outcome
-    entry = ReminderLog(
-        key=key,
-        provider=provider,
-        member_id=member_id,
-        outcome=outcome,
-        due_at=due_at,
-        ref=ref,
-        planned_at=planned_at,
-        detail=detail[:200] if detail else None,
+    values = {
+        "key": key,
+        "provider": provider,
+        "member_id": member_id,
+        "outcome": outcome,
+        "due_at": due_at,
+        "at": utcnow(),
+        "ref": ref,
+        "planned_at": planned_at,
+        "detail": detail[:200] if detail else None,
+    }
+    new_id = await _insert_new(session, ReminderLog, values, "key")
+    return None if new_id is None else await session.get(ReminderLog, new_id)
+
+
+async def _insert_new(
+    session: AsyncSession, table: type[SQLModel], values: dict[str, Any], unique: str
+) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the primary key: None when the row existed.
+
+    One statement, no exception and no savepoint: under concurrency the loser simply gets
+    nothing back (PostgreSQL waits for the winner's commit; SQLite writers are serialized).
+    """
+    bind = session.get_bind()
+    insert_fn = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    pk = next(iter(table.__table__.primary_key.columns))  # type: ignore[attr-defined]
+    statement = (
+        insert_fn(table.__table__)  # type: ignore[attr-defined]
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=[unique])
+        .returning(pk)
     )
-    try:
-        async with session.begin_nested():
-            session.add(entry)
-            await session.flush()
-    except IntegrityError:
-        return None
-    return entry
+    return (await session.execute(statement)).scalar()
 
 
 async def set_outcome(*, session: AsyncSession, entry: ReminderLog, outcome: str) -> None:
@@ -162,16 +180,14 @@ async def skip_ref(
     *, session: AsyncSession, ref: str, provider: str, title: str, actor_member_id: int | None
 ) -> bool:
     """Skip every recipient of `ref` not yet sent; False when it was already skipped."""
-    entry = ReminderSkip(
-        ref=ref, provider=provider, title=title[:200], actor_member_id=actor_member_id
-    )
-    try:
-        async with session.begin_nested():
-            session.add(entry)
-            await session.flush()
-    except IntegrityError:
-        return False
-    return True
+    values = {
+        "ref": ref,
+        "provider": provider,
+        "title": title[:200],
+        "actor_member_id": actor_member_id,
+        "at": utcnow(),
+    }
+    return await _insert_new(session, ReminderSkip, values, "ref") is not None
 
 
 async def restore_ref(*, session: AsyncSession, ref: str) -> bool:
@@ -189,15 +205,8 @@ async def take_lease(
     """
     lease = await session.get(SchedulerLease, name, with_for_update=True)
     if lease is None:
-        try:
-            async with session.begin_nested():
-                session.add(
-                    SchedulerLease(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
-                )
-                await session.flush()
-        except IntegrityError:
-            return False
-        return True
+        values = {"name": name, "holder": holder, "acquired_at": now, "expires_at": now + ttl}
+        return await _insert_new(session, SchedulerLease, values, "name") is not None
     if lease.holder != holder and lease.expires_at > now:
         return False
     if lease.holder != holder:

@@ -31,7 +31,7 @@ from babel.dates import format_date
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import t
-from bot.outbound import Outgoing, sms_body
+from bot.outbound import Outgoing, sms_body, with_stop_line
 from bot.settings import Settings
 from bot.sms.encoding import sms_info
 from models.audiences import Audience, select_members
@@ -133,8 +133,7 @@ class DigestProvider:
             send = self.send_time(settings, start)
             if send > now or now >= send + GRACE + timedelta(days=1):
                 continue
-            late = now >= send + GRACE
-            items += await self._items(session, settings, start, send, now, placeholders=late)
+            items += await self._items(session, settings, start, send, now)
         return items
 
     async def upcoming(
@@ -155,8 +154,6 @@ class DigestProvider:
         start: datetime,
         send: datetime,
         now: datetime | None,
-        *,
-        placeholders: bool = False,
     ) -> list[DueItem]:
         week = self.week_key(settings, start)
         members = await select_members(session=session, audience=Audience(), now=send)
@@ -173,10 +170,7 @@ class DigestProvider:
             key = keys[member.id]
             if key in done or member.id in empty:
                 continue
-            if placeholders:  # past its grace time: only to be logged as skipped
-                message: Outgoing | None = Outgoing(text="")
-            else:
-                message = await self.render(session, member, window_start, window_end)
+            message = await self.render(session, member, window_start, window_end)
             if message is None:
                 if now is not None and member.id is not None:
                     empty.add(member.id)
@@ -229,21 +223,20 @@ class DigestProvider:
             if more:
                 block.append(t("reminders.digest_more", language, count=more))
             blocks.append("\n".join(block))
-        blocks.append(t("reminders.digest_stop_telegram", language))
         return Outgoing(text="\n\n".join(blocks), sms_text=self._sms(member, header, parts))
 
     def _sms(self, member: Member, header: str, parts: list[tuple[str, list[str]]]) -> str:
-        """As many lines as fit in MAX_SMS_PARTS parts (in the member's script), then "+N"."""
+        """As many lines as fit in MAX_SMS_PARTS parts (in the member's script, with the stop
+        line bot.outbound adds to bulk messages), then "…and N more"."""
         language = member.language
         lines = [f"- {line}" for _, section_lines in parts for line in section_lines]
-        stop = t("reminders.digest_stop_sms", language)
         for shown in range(len(lines), 0, -1):
             more = len(lines) - shown
             body = [header, *lines[:shown]]
             if more:
                 body.append(t("reminders.digest_more", language, count=more))
-            body.append(stop)
             text = "\n".join(body)
-            if sms_info(sms_body(member, text)).parts <= MAX_SMS_PARTS:
+            final = sms_body(member, with_stop_line(text, language, "sms"))
+            if sms_info(final).parts <= MAX_SMS_PARTS:
                 return text
-        return "\n".join([header, t("reminders.digest_more", language, count=len(lines)), stop])
+        return "\n".join([header, t("reminders.digest_more", language, count=len(lines))])

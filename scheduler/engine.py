@@ -226,7 +226,7 @@ class Scheduler:
         if item.not_after is not None and now >= item.not_after:
             log.info(
                 "scheduler: skipped %s (%s): due %s, past its grace time %s",
-                item.key, entry.provider, item.due_at.isoformat(), item.not_after.isoformat(),
+                item.key, entry.provider, self._local(item.due_at), self._local(item.not_after),
             )  # fmt: skip
             await self._record(entry, "skipped", now, detail="past its grace time")
             return False
@@ -236,6 +236,9 @@ class Scheduler:
                 return False  # late, and now is night or a holiday: wait for the morning
             log.info("scheduler: %s is late; sending now rather than after it", item.key)
         return await self._send(entry, now, "queued")
+
+    def _local(self, moment: datetime) -> str:
+        return moment.astimezone(self.rt.settings.tz).isoformat(timespec="minutes")
 
     async def _record(self, entry: Pending, outcome: str, now: datetime, detail: str) -> None:
         item = entry.item

@@ -10,7 +10,7 @@ Writing a provider
 
     class EventReminders(WindowProvider):
         name = "events"
-        lookback = timedelta(days=2)  # how late an item may still be found (after downtime)
+        lookback = timedelta(days=8)  # how far back `due` looks (never less than 8 days)
 
         async def items(self, *, session, start, end, settings) -> list[DueItem]:
             # every reminder whose *nominal* time falls in [start, end), for every recipient
@@ -23,8 +23,9 @@ Writing a provider
 implement them directly (the `Provider` protocol):
 
 - ``due(session, now, settings)``: items whose nominal time is <= now and that are still worth
-  looking at (a bounded look-back). Do not filter out what was already sent: the engine checks
-  `reminder_log` in one query per tick.
+  looking at (a bounded look-back of at least a week: an item moved past a holiday run goes
+  days after its nominal time). Do not filter out what was already sent: the engine checks
+  `reminder_log` in one query per tick; `not_after` decides what is too late.
 - ``upcoming(session, now, until, settings)``: items whose nominal time is in (now, until].
   `/reminders` lists them (item, audience size, local time) with "send now" and "skip"; the
   engine also peeks a few hours ahead with it, to move a night-time reminder to the evening
@@ -109,11 +110,20 @@ class Provider(DueProvider, Protocol):
         ...
 
 
+# A reminder nominally due on the first day of a holiday run (Easter with 9 April: five days)
+# goes on the next working morning: `due` must still find it then.
+MIN_LOOKBACK = timedelta(days=8)
+
+
 class WindowProvider:
-    """A provider written as one method: the items whose nominal time is in [start, end)."""
+    """A provider written as one method: the items whose nominal time is in [start, end).
+
+    `due` looks back `lookback`, but never less than MIN_LOOKBACK (items moved past a run of
+    holidays must still be found); the grace rule (`not_after`) decides what is too late.
+    """
 
     name: str = "unnamed"
-    lookback: timedelta = timedelta(days=2)
+    lookback: timedelta = MIN_LOOKBACK
 
     async def items(
         self, *, session: AsyncSession, start: datetime, end: datetime, settings: Settings
@@ -125,7 +135,7 @@ class WindowProvider:
     ) -> list[DueItem]:
         found = await self.items(
             session=session,
-            start=now - self.lookback,
+            start=now - max(self.lookback, MIN_LOOKBACK),
             end=now + timedelta(microseconds=1),
             settings=settings,
         )
