@@ -16,7 +16,7 @@ from bot.i18n import t
 from bot.roles import Access, _language_of, add_command
 from bot.runtime import Runtime, runtime_of
 from handlers._members_common import inline_rows, markup, notify_secretariat
-from handlers.core import language_keyboard
+from handlers.core import language_keyboard, set_member_commands
 from models.base import utcnow
 from models.communities import Community, list_communities
 from models.dialogs import Dialog, end_dialog, start_dialog
@@ -240,6 +240,8 @@ async def _set(
         )
     prefix = t(note, language) if note else t("members.saved", language)
     await _show(rt, update, context, fresh, prefix=prefix)
+    if name == "phone":  # a verified listed number may have made them secretariat
+        await set_member_commands(rt, fresh)
     return True
 
 

@@ -50,18 +50,24 @@ def _label(choice: Choice, language: str, script: str | None) -> str:
 
 
 def sms_pages(prompt: Prompt, language: str, script: str | None) -> list[str]:
-    """The prompt as one or more SMS, each within MAX_PARTS parts; numbers run across pages."""
+    """The prompt as one or more SMS, each within MAX_PARTS parts; numbers run across pages.
+
+    A wrong answer's reason goes first; when reason and question do not fit together the
+    reason is sent alone (the member still has the question).
+    """
     question = t(prompt.key, language, **prompt.values)
     error = t(prompt.error.key, language, **prompt.error.values) if prompt.error else ""
-    head = f"{error}\n{question}" if error else question
-    if parts(head, script) > MAX_PARTS:
-        head = question
-    if not prompt.numbered or not prompt.choices:
-        return [head]
-    lines = [f"{n} {_label(c, language, script)}" for n, c in enumerate(prompt.choices, 1)]
-    whole = head + "\n" + "\n".join(lines)
-    if parts(whole, script) <= MAX_PARTS:
-        return [whole]
+    heads = [f"{error}\n{question}", error] if error else [question]
+    lines: list[str] = []
+    if prompt.numbered and prompt.choices:
+        lines = [f"{n} {_label(c, language, script)}" for n, c in enumerate(prompt.choices, 1)]
+    for head in heads:
+        whole = "\n".join([head, *lines])
+        if parts(whole, script) <= MAX_PARTS:
+            return [whole]
+    if not lines:
+        return [heads[-1]]
+    head = heads[0] if parts(heads[0], script) < MAX_PARTS else heads[-1]
     more = t("registration.sms_more", language)
     pages: list[str] = []
     current: list[str] = []
