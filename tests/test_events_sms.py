@@ -1,0 +1,192 @@
+"""Villagers on basic phones: the SMS announcement, YES / NO / MAYBE E12 in four scripts, a bare
+YES, and a specific answer for every way it can go wrong — all through signed webhooks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import col, select
+
+from models.base import utcnow
+from models.event_rsvps import EventRsvp
+from models.events import Event
+from models.members import Role
+from tests.events_support import DAYTIME, published, sms_member
+from tests.harness import RunningBot, running_bot
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[RunningBot]:
+    async with running_bot(db_url, **DAYTIME) as running:
+        yield running
+
+
+async def answer_of(bot: RunningBot, member_id: int | None) -> str | None:
+    async with bot.rt.db.session() as session:
+        row = (
+            (await session.execute(select(EventRsvp).where(EventRsvp.member_id == member_id)))
+            .scalars()
+            .first()
+        )
+    return row.answer if row else None
+
+
+async def test_sms_announcement_has_the_code_and_how_to_answer(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    event = await published(bot.rt)
+    [announcement] = await bot.sms_replies(villager.phone or "", 1)
+    assert "მეფუტკრეობის ტრენინგი" in announcement
+    code = f"E{event.id}"
+    assert f"YES {code}" in announcement and f"NO {code}" in announcement
+    assert f"MAYBE {code}" in announcement
+
+
+async def test_yes_with_the_code_gets_a_seat_and_a_check_in_code(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    event = await published(bot.rt, capacity=20)
+    await bot.sms_replies(villager.phone or "", 1)
+    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    async with bot.rt.db.session() as session:
+        rsvp = (await session.execute(select(EventRsvp))).scalars().one()
+    assert rsvp.answer == "going" and rsvp.channel == "sms"
+    assert reply.startswith("გელოდებით: მეფუტკრეობის ტრენინგი")
+    assert f"დასწრების კოდი: {rsvp.checkin_code}" in reply
+    assert f"NO E{event.id}" in reply
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("კი {code}", "going"),
+        ("ki {code}", "going"),
+        ("да {code}", "going"),
+        ("hə {code}", "going"),
+        ("ara {code}", "no"),
+        ("არა {code}", "no"),
+        ("нет {code}", "no"),
+        ("yox {code}", "no"),
+        ("maybe {code}", "maybe"),
+        ("ალბათ {code}", "maybe"),
+        ("{code} YES", "going"),
+        ("yes {lower}", "going"),
+        ("да Е{id}", "going"),  # Cyrillic Е in the code, typed on a Russian keyboard
+        ("YES ე{id}", "going"),  # Georgian ე
+    ],
+)
+async def test_answers_in_every_script(bot: RunningBot, text: str, expected: str) -> None:
+    villager = await sms_member(bot)
+    event = await published(bot.rt)
+    await bot.sms_replies(villager.phone or "", 1)
+    code = f"E{event.id}"
+    message = text.format(code=code, lower=code.lower(), id=event.id)
+    await bot.sms(villager.phone or "", message)
+    assert await answer_of(bot, villager.id) == expected
+
+
+async def test_a_bare_yes_answers_the_only_open_invitation(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    await published(bot.rt)
+    await bot.sms_replies(villager.phone or "", 1)
+    [reply] = await bot.sms(villager.phone or "", "კი")
+    assert reply.startswith("გელოდებით")
+    assert await answer_of(bot, villager.id) == "going"
+
+
+async def test_a_bare_yes_with_two_open_events_asks_which(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    first = await published(bot.rt)
+    second = await published(bot.rt, starts=utcnow() + timedelta(days=9))
+    await bot.sms_replies(villager.phone or "", 2)
+    [reply] = await bot.sms(villager.phone or "", "YES")
+    assert f"E{first.id}, E{second.id}" in reply and f"YES E{first.id}" in reply
+    assert await answer_of(bot, villager.id) is None
+
+
+async def test_a_bare_yes_with_nothing_open_says_so(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    [reply] = await bot.sms(villager.phone or "", "yes")
+    assert reply == "თქვენთვის ღია ღონისძიება ახლა არ არის. კოდით პასუხი: YES E12"
+
+
+async def test_unknown_code(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    [reply] = await bot.sms(villager.phone or "", "YES E999")
+    assert reply == "ღონისძიება E999 არ მოიძებნა. შეამოწმეთ კოდი."
+
+
+async def test_not_in_the_audience(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    await sms_member(bot, role=Role.BOARD, name="საბჭოს წევრი")
+    event = await published(bot.rt, kind="board")  # board meetings default to the board
+    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    assert reply == f"ღონისძიება E{event.id} სხვა ჯგუფისთვისაა და თქვენთვის არ არის განკუთვნილი."
+    assert await answer_of(bot, villager.id) is None
+
+
+async def test_closed_rsvp(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    event = await published(bot.rt, deadline=utcnow() + timedelta(days=1))
+    await bot.sms_replies(villager.phone or "", 1)
+    async with bot.rt.db.session() as session:
+        await session.execute(
+            update(Event)
+            .where(col(Event.id) == event.id)
+            .values(rsvp_deadline=utcnow() - timedelta(seconds=1))
+        )
+    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    assert reply == f"E{event.id}-ზე პასუხების მიღება დასრულებულია (ვადა გავიდა)."
+    assert await answer_of(bot, villager.id) is None
+
+
+async def test_cancelled_event(bot: RunningBot) -> None:
+    villager = await sms_member(bot)
+    event = await published(bot.rt)
+    await bot.sms_replies(villager.phone or "", 1)
+    async with bot.rt.db.session() as session:
+        await session.execute(
+            update(Event).where(col(Event.id) == event.id).values(status="cancelled")
+        )
+    [reply] = await bot.sms(villager.phone or "", f"NO E{event.id}")
+    assert reply == f"ღონისძიება E{event.id} გაუქმებულია."
+
+
+async def test_an_unregistered_phone_is_told_how_to_join(bot: RunningBot) -> None:
+    [reply] = await bot.sms("+995599777001", "YES E1")
+    assert "JOIN" in reply
+
+
+async def test_the_code_alone_gives_the_details(bot: RunningBot) -> None:
+    villager = await sms_member(bot, language="ru")
+    event = await published(bot.rt)
+    await bot.sms_replies(villager.phone or "", 1)
+    [reply] = await bot.sms(villager.phone or "", f"E{event.id}")
+    assert reply.startswith("Тренинг по пчеловодству — ")
+    assert f"YES E{event.id}" in reply
+
+
+async def test_changing_the_answer_by_sms_frees_the_seat_for_the_waitlist(
+    bot: RunningBot,
+) -> None:
+    first = await sms_member(bot, name="პირველი")
+    second = await sms_member(bot, name="მეორე")
+    event = await published(bot.rt, capacity=1)
+    await bot.sms_replies(first.phone or "", 1)
+    await bot.sms_replies(second.phone or "", 1)
+    await bot.sms(first.phone or "", f"YES E{event.id}")
+    [waiting] = await bot.sms(second.phone or "", f"YES E{event.id}")
+    assert "მოლოდინის სიაში ხართ №1" in waiting
+    [declined] = await bot.sms(first.phone or "", f"NO E{event.id}")
+    assert declined.startswith("ჩავწერეთ: ვერ მოხვალთ")
+    promoted = (await bot.sms_replies(second.phone or "", 3))[2]
+    assert promoted.startswith("ადგილი გათავისუფლდა და ახლა თქვენია")
+    async with bot.rt.db.session() as session:
+        code = (
+            (await session.execute(select(EventRsvp).where(EventRsvp.member_id == second.id)))
+            .scalars()
+            .one()
+            .checkin_code
+        )
+    assert code is not None and f"დასწრების კოდი: {code}" in promoted
