@@ -96,24 +96,32 @@ class AdvisoryLockLeadership(Leadership):
                 log.debug("closing the scheduler lock connection failed", exc_info=True)
 
     async def refresh(self) -> bool:
-        try:
-            if self._conn is None:
-                self._conn = await self._connect()
-            if self.is_leader:
-                await self._conn.execute(text("SELECT 1"))  # still connected: still holding it
-                return True
-            result = await self._conn.execute(
-                text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
-            )
-            got = bool(result.scalar())
-        except Exception as exc:
-            log.warning("scheduler: the lock connection failed (%s); standing by", exc)
-            await self._drop()
-            return self._became(False)
+        for attempt in (1, 2):
+            had_connection = self._conn is not None
+            try:
+                return self._became(await self._hold_or_try())
+            except Exception as exc:
+                await self._drop()
+                self._became(False)
+                if attempt == 1 and had_connection:
+                    continue  # the connection broke: try once more on a fresh one
+                log.warning("scheduler: the lock connection failed (%s); standing by", exc)
+        return False
+
+    async def _hold_or_try(self) -> bool:
+        if self._conn is None:
+            self._conn = await self._connect()
+        if self.is_leader:
+            await self._conn.execute(text("SELECT 1"))  # still connected: still holding it
+            return True
+        result = await self._conn.execute(
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY}
+        )
+        got = bool(result.scalar())
         if not got and not self._standby_logged:
             log.info("scheduler: another process schedules; %s stands by", self.holder)
             self._standby_logged = True
-        return self._became(got)
+        return got
 
     async def release(self) -> None:
         if self._conn is not None and self.is_leader:
