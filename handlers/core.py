@@ -220,6 +220,9 @@ async def to_inbox(rt: Runtime, update: Update) -> None:
         if inbound is not None:
             inbound.status = "inbox"
             session.add(inbound)
+            arrived = rt.hooks.get("inbox.arrived")  # tells the secretariat (handlers/inbox.py)
+            if arrived is not None:
+                await arrived(session, inbound)
         language = member.language
     await message.reply_text(t("core.unknown_text", language))
 

@@ -86,6 +86,9 @@ async def fallback(request: SmsRequest) -> None:
     """Nothing understood it: a short hint, and the text waits in the secretariat's inbox."""
     if request.inbound is not None:
         request.inbound.status = "inbox"
+        arrived = request.rt.hooks.get("inbox.arrived")  # tells the secretariat (handlers/inbox.py)
+        if arrived is not None:
+            await arrived(request.session, request.inbound)
     key = "sms.unknown" if request.member else "sms.unknown_newcomer"
     await request.reply(request.t(key))
 

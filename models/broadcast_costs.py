@@ -31,6 +31,7 @@ class VersionCost:
     """One language version as SMS, in both scripts."""
 
     language: str
+    text: str  # as the secretariat wrote it
     body: str  # the SMS text (native script) with the stop line
     native: SmsInfo
     latin: SmsInfo
@@ -84,7 +85,7 @@ def estimate_cost(
         body, native, latin = sms_version(text, language)
         slot = counts.get(language, {"telegram": 0, "native": 0, "latin": 0})
         versions[language] = VersionCost(
-            language, body, native, latin, slot["telegram"], slot["native"], slot["latin"]
+            language, text, body, native, latin, slot["telegram"], slot["native"], slot["latin"]
         )
     parts = sum(v.parts for v in versions.values())
     return CostEstimate(

@@ -114,11 +114,13 @@ async def publish_broadcast(
     schedule_id: int | None = None,
     occurrence_key: str | None = None,
     notify_chat_id: int | None = None,
+    shown_reach: dict[str, int] | None = None,
     now: datetime | None = None,
 ) -> Broadcast:
     """The Broadcast and every recipient's outbox rows, in the caller's one transaction.
 
     `member_ids`: the recipients the preview showed; None: whoever the audience covers now.
+    `shown_reach`: the counts per channel the preview showed (kept for the report).
     """
     from bot.outbound import queue_for_member
 
@@ -145,7 +147,8 @@ async def publish_broadcast(
         created_by=created_by,
         schedule_id=schedule_id,
         occurrence_key=occurrence_key,
-        reach={
+        reach=shown_reach
+        or {
             "telegram": reach.telegram,
             "sms": reach.sms,
             "unreachable": reach.unreachable,

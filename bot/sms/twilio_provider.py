@@ -15,9 +15,11 @@ from bot.sms.providers import SendError, SendResult
 log = logging.getLogger(__name__)
 
 # Twilio error codes → what the delivery engine should do.
-OPTED_OUT = {"21610"}
-INVALID_NUMBER = {"21211", "21614", "21612", "21408"}
-RETRYABLE = {"20429", "20500", "20503", "30001"}
+OPTED_OUT = {"21610"}  # the number replied STOP to Twilio
+INVALID_NUMBER = {"21211", "21614", "21612"}  # not a (reachable) mobile number
+# Throttled, server-side trouble, or our credentials (fixable without losing the message).
+RETRYABLE = {"20429", "20500", "20503", "30001", "20003"}
+# 21408 (region not enabled) is the account's setting, not the member's number: plain failure.
 
 
 class TwilioProvider:
@@ -63,14 +65,18 @@ class TwilioProvider:
         return SendResult(str(message.sid), int(message.num_segments or 0), str(message.status))
 
     async def find_sent(self, *, to: str, body: str, since: datetime) -> str | None:
+        """The newest messages to `to` (newest first), matched on body and creation time.
+
+        Not filtered on DateSent: a message Twilio accepted but has not sent yet has none.
+        """
         try:
-            messages = await self.client.messages.list_async(
-                to=to, date_sent_after=since - timedelta(minutes=5), limit=50
-            )
+            messages = await self.client.messages.list_async(to=to, limit=20, page_size=20)
         except TwilioRestException:
             return None
+        cutoff = since - timedelta(minutes=5)
         for message in messages:
-            if message.body == body:
+            created = message.date_created
+            if message.body == body and (created is None or created >= cutoff):
                 return str(message.sid)
         return None
 
@@ -88,8 +94,8 @@ def _classify(exc: TwilioRestException) -> SendError:
         return SendError(reason, code=code, kind="opted_out")
     if code in INVALID_NUMBER:
         return SendError(reason, code=code, kind="invalid_number")
+    if exc.status >= 500:  # it may have been accepted (and charged) anyway: look it up first
+        return SendError(reason, code=code, retryable=True, maybe_sent=True)
     if code in RETRYABLE or exc.status == 429:
         return SendError(reason, code=code, retryable=True)
-    if exc.status >= 500:
-        return SendError(reason, code=code, retryable=True, maybe_sent=True)
     return SendError(reason, code=code)
