@@ -273,7 +273,7 @@ async def test_english_is_one_click_away(rt: Runtime, secretariat: Browser) -> N
 async def test_pages_carry_security_headers(secretariat: Browser) -> None:
     page = await secretariat.get("/admin")
     assert page.headers["x-frame-options"] == "DENY"
-    assert page.headers["referrer-policy"] == "no-referrer"
+    assert page.headers["referrer-policy"] == "same-origin"
     assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
     assert page.headers["cache-control"] == "no-store"
 

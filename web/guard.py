@@ -40,7 +40,9 @@ SECURITY_HEADERS = {
     ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",  # a one-time link must never leak in a Referer
+    # A one-time link never leaks to another site in a Referer (and "no-referrer" would make
+    # browsers send `Origin: null` on our own forms).
+    "Referrer-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
 
