@@ -1,0 +1,142 @@
+"""/reminders: the secretariat sees what is coming and sends one now or skips it."""
+
+from __future__ import annotations
+
+from sqlmodel import select
+
+from models.audit import AuditLog
+from models.members import Role, member_by_telegram
+from scheduler.engine import Scheduler
+from tests.factories import make_member
+from tests.fakes.telegram_user import VirtualUser
+from tests.harness import RunningBot
+from tests.reminders_helpers import ListProvider, Spec, at
+
+NOW = at("2030-06-04 12:00")  # a Tuesday, no holiday
+TITLE = "Assembly in Kabali — 1 day before"
+
+
+def scheduler_of(bot: RunningBot) -> Scheduler:
+    assert bot.rt.scheduler is not None
+    return bot.rt.scheduler
+
+
+async def setup_reminder(bot: RunningBot) -> tuple[VirtualUser, list[VirtualUser]]:
+    """Tamar (secretariat, English) and three villagers with tomorrow's assembly reminder."""
+    tamar = bot.tg.user(first_name="Tamar", language_code="en")
+    villagers = [bot.tg.user(first_name=f"V{i}", language_code="ka") for i in range(3)]
+    provider = ListProvider("assembly")
+    async with bot.rt.db.session() as session:
+        await make_member(session, telegram=tamar.id, role=Role.SECRETARIAT, language="en")
+        for villager in villagers:
+            member = await make_member(session, telegram=villager.id, language="ka")
+            assert member.id is not None
+            provider.add(
+                Spec(f"event:9:member:{member.id}:1d", member.id, "ხვალ 10:00 — კრება ყაბალში",
+                     at("2030-06-05 10:00"), at("2030-06-06 10:00"), ref="event:9:1d", title=TITLE)
+            )  # fmt: skip
+    scheduler = scheduler_of(bot)
+    scheduler.register(provider)
+    scheduler.clock = lambda: NOW
+    return tamar, villagers
+
+
+async def test_reminders_lists_item_audience_and_local_time(bot: RunningBot) -> None:
+    tamar, _ = await setup_reminder(bot)
+    await tamar.send("/reminders")
+    listing = await tamar.reply()
+    assert "Coming up in the next 7 days:" in listing.text
+    assert f"1. Wed 5 Jun, 10:00 — {TITLE} · 3 recipients" in listing.text
+    assert tamar.buttons(listing) == [["▶ 1 send now", "✖ 1 skip"]]
+
+
+async def test_skip_then_restore_from_the_list(bot: RunningBot) -> None:
+    tamar, villagers = await setup_reminder(bot)
+    await tamar.send("/reminders")
+    await tamar.reply()
+    await tamar.press("✖ 1 skip")
+    await bot.tg.wait_until(lambda: tamar.last().text.startswith("Skipped:"))
+    assert "(SKIPPED)" in tamar.last().text
+    assert tamar.buttons() == [["↩ 1 restore"]]
+
+    # Nobody gets it at its time.
+    assert await scheduler_of(bot).tick(at("2030-06-05 10:00")) == 0
+    assert all(not v.inbox for v in villagers)
+
+    async with bot.rt.db.session() as session:
+        audit = (
+            await session.execute(select(AuditLog).where(AuditLog.action == "reminders.skip"))
+        ).scalars().one()  # fmt: skip
+    assert audit.target == "event:9:1d" and audit.details["recipients"] == 3
+
+
+async def test_restored_reminder_goes_at_its_time(bot: RunningBot) -> None:
+    tamar, villagers = await setup_reminder(bot)
+    await tamar.send("/reminders")
+    await tamar.reply()
+    await tamar.press("✖ 1 skip")
+    await bot.tg.wait_until(lambda: tamar.buttons() == [["↩ 1 restore"]])
+    await tamar.press("↩ 1 restore")
+    await bot.tg.wait_until(lambda: tamar.last().text.startswith("Restored:"))
+    assert await scheduler_of(bot).tick(at("2030-06-05 10:00")) == 3
+    for villager in villagers:
+        await bot.tg.wait_until(lambda v=villager: v.inbox, timeout=10)
+
+
+async def test_send_now_asks_first_then_everyone_gets_it_once(bot: RunningBot) -> None:
+    tamar, villagers = await setup_reminder(bot)
+    await tamar.send("/reminders")
+    await tamar.reply()
+    await tamar.press("▶ 1 send now")
+    await bot.tg.wait_until(lambda: "now to 3 recipients?" in tamar.last().text)
+    await tamar.press("Yes, send now")
+    await bot.tg.wait_until(lambda: tamar.last().text.startswith("Queued now:"))
+    assert "Nothing is scheduled for the next 7 days." in tamar.last().text
+    for villager in villagers:
+        message = await villager.reply(timeout=10)
+        assert message.text.startswith("ხვალ 10:00 — კრება ყაბალში")
+    # At its planned time it does not go again.
+    assert await scheduler_of(bot).tick(at("2030-06-05 10:00")) == 0
+    assert all(len(v.inbox) == 1 for v in villagers)
+
+
+async def test_a_reminder_sent_meanwhile_answers_no_longer_waiting(bot: RunningBot) -> None:
+    tamar, _ = await setup_reminder(bot)
+    await tamar.send("/reminders")
+    await tamar.reply()
+    await tamar.press("▶ 1 send now")
+    await bot.tg.wait_until(lambda: "recipients?" in tamar.last().text)
+    await scheduler_of(bot).tick(at("2030-06-05 10:00"))  # the scheduler sent it meanwhile
+    await tamar.press("Yes, send now")
+    await bot.tg.wait_until(lambda: "no longer waiting" in tamar.last().text)
+
+
+async def test_plain_members_are_refused_the_list_and_its_buttons(bot: RunningBot) -> None:
+    tamar, villagers = await setup_reminder(bot)
+    await villagers[0].send("/reminders")
+    assert (await villagers[0].reply()).text == "ეს ბრძანება მხოლოდ სამდივნოსთვისაა."
+    await tamar.send("/reminders")
+    await tamar.reply()
+    # Tamar is demoted while her list is open: its buttons no longer work for her.
+    async with bot.rt.db.session() as session:
+        member = await member_by_telegram(session=session, telegram_id=tamar.id)
+        assert member is not None
+        member.role = Role.MEMBER
+    await tamar.press("✖ 1 skip")
+    await bot.tg.wait_until(lambda: tamar.callback_answers[-1] is not None)
+    answer = tamar.callback_answers[-1]
+    assert answer is not None and answer.get("text") == "This command is for the secretariat only."
+    assert (await scheduler_of(bot).pending())[0].skipped is False
+    async with bot.rt.db.session() as session:
+        refused = (
+            await session.execute(select(AuditLog).where(AuditLog.action == "access.refused"))
+        ).scalars().all()  # fmt: skip
+    assert any(r.target.startswith("button:rem:s:") for r in refused)
+
+
+async def test_a_bad_number_of_days_is_explained(bot: RunningBot) -> None:
+    tamar, _ = await setup_reminder(bot)
+    await tamar.send("/reminders soon")
+    assert (await tamar.reply()).text.startswith("Write /reminders, or /reminders 14")
+    await tamar.send("/reminders 30")
+    assert "Coming up in the next 30 days:" in (await tamar.reply()).text
