@@ -80,7 +80,7 @@ async def test_restored_reminder_goes_at_its_time(bot: RunningBot) -> None:
     await bot.tg.wait_until(lambda: tamar.last().text.startswith("Restored:"))
     assert await scheduler_of(bot).tick(at("2030-06-05 10:00")) == 3
     for villager in villagers:
-        await bot.tg.wait_until(lambda v=villager: v.inbox, timeout=10)
+        assert (await villager.reply(timeout=10)).text.startswith("ხვალ 10:00")
 
 
 async def test_send_now_asks_first_then_everyone_gets_it_once(bot: RunningBot) -> None:
