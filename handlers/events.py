@@ -38,7 +38,15 @@ from models.event_rsvps import (
     rsvp_counts,
     rsvp_of,
 )
-from models.events import SEAT_KIND, Event, EventStatus, event_id_from_code, get_event, list_events
+from models.events import (
+    SEAT_KIND,
+    Event,
+    EventStatus,
+    complete_past_events,
+    event_id_from_code,
+    get_event,
+    list_events,
+)
 from models.members import Member, member_by_telegram
 
 ORDER = 60
@@ -86,6 +94,7 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lines: list[str] = []
     buttons: list[list[Button]] = []
     async with rt.db.session() as session:
+        await complete_past_events(session=session, now=now)
         for event in await list_events(session=session, now=now, statuses=statuses):
             if not await can_see(session, event, member, rt):
                 continue
@@ -141,6 +150,7 @@ async def send_event(
     language = member.language if member else _language_of(update, rt)
     now = utcnow()
     async with rt.db.session() as session:
+        await complete_past_events(session=session, now=now)
         event = await get_event(session=session, event_id=event_id) if event_id else None
         if event is None or member is None or not await can_see(session, event, member, rt):
             await message.reply_text(t("events.unknown_event", language))
