@@ -7,7 +7,7 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import audit, auth, event_door, events, members, overview, simulator
+from web.pages import audit, auth, event_door, events, members, overview, polls, simulator
 from web.render import NAV
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -16,6 +16,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin", "nav.overview", False),
     ("/admin/members", "nav.members", False),
     ("/admin/events", "nav.events", False),
+    ("/admin/polls", "nav.polls", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
 ]
@@ -32,5 +33,6 @@ def dashboard_routes() -> list[BaseRoute]:
         *audit.routes(),
         *events.routes(),
         *event_door.routes(),
+        *polls.routes(),
         *simulator.routes(),
     ]
