@@ -48,6 +48,7 @@ class ChartData:
     title: str
     bars: list[Bar]
     footer: str
+    voters: int = 0
 
 
 def chart_data(poll: Poll, results: PollResults, language: str) -> ChartData:
@@ -64,7 +65,7 @@ def chart_data(poll: Poll, results: PollResults, language: str) -> ChartData:
         audience=results.audience,
         percent=results.turnout,
     )
-    return ChartData(f"{poll.code} · {poll.question}", bars, footer)
+    return ChartData(f"{poll.code} · {poll.question}", bars, footer, results.voters)
 
 
 @functools.cache
@@ -149,7 +150,8 @@ def render_chart(data: ChartData) -> tuple[bytes, list[tuple[int, int, int, int]
         draw.text((MARGIN, MARGIN + 34 * i), line, fill=INK, font=title_font)
     track_left = MARGIN + LABEL_WIDTH
     track_width = WIDTH - track_left - MARGIN - 120
-    biggest = max((bar.count for bar in data.bars), default=0)
+    # Bars are shares of the voters (the whole track = everyone who voted), not of the winner.
+    biggest = data.voters or max((bar.count for bar in data.bars), default=0)
     boxes: list[tuple[int, int, int, int]] = []
     for i, bar in enumerate(data.bars):
         y = top + i * (BAR_HEIGHT + GAP)

@@ -14,6 +14,11 @@ from models.polls import Poll, PollError
 from models.polls_results import DIMENSIONS, UNKNOWN, GroupRow, PollResults
 
 CHECK = "✓"
+GROUP_ORDER: dict[str, tuple[str, ...]] = {
+    "sector": ("public", "private", "civil", UNKNOWN),
+    "youth": ("youth", "adult", UNKNOWN),
+    "gender": ("female", "male", "unsaid", UNKNOWN),
+}
 
 
 def when(moment: datetime, language: str, settings: Settings) -> str:
@@ -251,6 +256,9 @@ def breakdown_lines(
             continue
         if dimension == "community":
             rows = sorted(rows, key=lambda r: (r.group == UNKNOWN, order.get(r.group, 999)))
+        else:
+            rank = GROUP_ORDER[dimension]
+            rows = sorted(rows, key=lambda r: rank.index(r.group) if r.group in rank else 99)
         lines += ["", dimension_title(dimension, language)]
         for row in rows:
             any_complement = any_complement or row.hidden == "complement"

@@ -86,6 +86,12 @@ async def send_poll(
     return poll
 
 
+async def tick(bot: RunningBot, now: datetime) -> int:
+    """One scheduler tick at `now` (the reminder and the close are decided there)."""
+    assert bot.rt.scheduler is not None
+    return await bot.rt.scheduler.tick(now=now)
+
+
 async def outbox(bot: RunningBot, **where: Any) -> list[OutboxMessage]:
     async with bot.rt.db.session() as session:
         query = select(OutboxMessage).order_by(OutboxMessage.id)  # type: ignore[arg-type]

@@ -14,7 +14,7 @@ from models.members import Role
 from models.outbox import OutStatus
 from models.polls import PollBallot, PollStatus
 from tests.harness import RunningBot
-from tests.polls_support import add_member, outbox, polls_bot, reload, send_poll
+from tests.polls_support import add_member, outbox, polls_bot, reload, send_poll, tick
 
 PHONE_VOTER, PHONE_SILENT = "+995599400001", "+995599400002"
 
@@ -40,14 +40,14 @@ async def test_the_reminder_goes_once_and_only_to_members_who_have_not_voted(
     await bot.tg.wait_until(lambda: "✓ 1) 3 დეკემბერი" in voter.last().labels)
 
     assert poll.reminder_at == poll.closes_at - timedelta(hours=24)
-    assert await bot.rt.scheduler.tick(now=poll.reminder_at - timedelta(minutes=1)) == 0
-    assert await bot.rt.scheduler.tick(now=poll.reminder_at + timedelta(minutes=1)) == 2
+    assert await tick(bot, poll.reminder_at - timedelta(minutes=1)) == 0
+    assert await tick(bot, poll.reminder_at + timedelta(minutes=1)) == 2
     reminder = await silent.reply()
     assert reminder.text.startswith(f"⏰ შეხსენება: {poll.code} გამოკითხვაში ჯერ არ მიგიციათ ხმა")
     assert "1) 3 დეკემბერი" in reminder.labels  # one can vote right from the reminder
     [sms] = (await bot.sms_replies(PHONE_SILENT, 2))[1:]
     assert sms.startswith("შეხსენება") and f"{poll.code} 2" in sms
-    assert await bot.rt.scheduler.tick(now=poll.reminder_at + timedelta(hours=1)) == 0
+    assert await tick(bot, poll.reminder_at + timedelta(hours=1)) == 0
     assert len(voter.inbox) == 1  # the voter got no reminder
 
     # Voting from the reminder marks the original ballot too.
@@ -63,7 +63,7 @@ async def test_a_short_poll_reminds_halfway(bot: RunningBot) -> None:
     poll = await send_poll(bot, closes_in=timedelta(hours=4))
     await silent.reply()
     assert poll.reminder_at == poll.opened_at + timedelta(hours=2)
-    assert await bot.rt.scheduler.tick(now=poll.opened_at + timedelta(hours=2, minutes=1)) == 1
+    assert await tick(bot, poll.opened_at + timedelta(hours=2, minutes=1)) == 1
     assert (await silent.reply()).text.startswith("⏰")
 
 
@@ -81,9 +81,9 @@ async def test_the_scheduler_closes_the_poll_and_sends_the_results(bot: RunningB
     await bot.tg.wait_until(lambda: "✓ 2) 5 დეკემბერი" in voter.last().labels)
     await bot.sms(PHONE_VOTER, f"{poll.code} 2")
 
-    await bot.rt.scheduler.tick(now=poll.closes_at - timedelta(minutes=1))
+    await tick(bot, poll.closes_at - timedelta(minutes=1))
     assert (await reload(bot, poll)).status == PollStatus.OPEN
-    await bot.rt.scheduler.tick(now=poll.closes_at + timedelta(seconds=30))
+    await tick(bot, poll.closes_at + timedelta(seconds=30))
     assert (await reload(bot, poll)).status == PollStatus.CLOSED
 
     # Every ballot is edited to "closed", without buttons.
@@ -125,7 +125,7 @@ async def test_closing_an_anonymous_poll_forgets_who_chose_what(bot: RunningBot)
     poll = await send_poll(bot, anonymous=True)
     await bot.sms_replies(PHONE_VOTER, 1)
     await bot.sms(PHONE_VOTER, f"{poll.code} 3")
-    await bot.rt.scheduler.tick(now=poll.closes_at + timedelta(minutes=1))
+    await tick(bot, poll.closes_at + timedelta(minutes=1))
     closed = await reload(bot, poll)
     assert closed.status == PollStatus.CLOSED and closed.ballot_salt is None
     assert closed.final_results is not None and closed.final_results["counts"] == [0, 0, 1]
@@ -143,6 +143,6 @@ async def test_ballots_not_yet_sent_at_close_are_cancelled(db_url: str, tmp_path
         poll = await send_poll(bot, closes_in=timedelta(hours=1))
         [waiting] = await outbox(bot, kind="poll_ballot")
         assert waiting.status == OutStatus.QUEUED
-        await bot.rt.scheduler.tick(now=poll.closes_at + timedelta(minutes=1))
+        await tick(bot, poll.closes_at + timedelta(minutes=1))
         [row] = await outbox(bot, kind="poll_ballot")
     assert row.status == OutStatus.CANCELLED  # no ballot for a poll that is already closed

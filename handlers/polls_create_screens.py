@@ -1,0 +1,171 @@
+"""The screens of /newpoll: each step's text and buttons, and the preview before sending."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.i18n import t
+from bot.outbound import Button, quiet_until
+from bot.runtime import Runtime
+from bot.sms.encoding import sms_info
+from bot.sms.translit import to_latin_sms
+from handlers import polls_audience as aud
+from handlers.polls_jobs import communities_by_id
+from handlers.polls_render import ballot_text, option_label, sms_ballot, when
+from models.audiences import Audience
+from models.base import utcnow
+from models.dialogs import Dialog
+from models.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, Poll, reminder_time
+
+FLOW = "newpoll"
+QUICK_CLOSING = (
+    ("polls.np_in_hour", 60),
+    ("polls.np_in_day", 1440),
+    ("polls.np_in_3days", 4320),
+    ("polls.np_in_week", 10080),
+)
+Screen = tuple[str, list[list[Button]]]
+
+
+def _cancel(language: str) -> list[Button]:
+    return [Button(t("polls.np_cancel", language), "np:x")]
+
+
+def _draft_poll(data: dict[str, Any], now: datetime) -> Poll:
+    """An unsaved Poll from the draft, to render the preview exactly as members will see it."""
+    closes = datetime.fromisoformat(data["closes_at"])
+    return Poll(
+        id=None,
+        question=data["question"],
+        options=list(data["options"]),
+        multiple=bool(data["multiple"]),
+        anonymous=bool(data["anonymous"]),
+        closes_at=closes,
+        reminder_at=reminder_time(now, closes),
+        results_live=bool(data["results_live"]),
+        results_to_voters=bool(data["results_to_voters"]),
+    )
+
+
+async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: str) -> Screen:
+    """The text and buttons of the step the dialog is at."""
+    data, step, now = dialog.data, dialog.step, utcnow()
+    yes_no = {True: t("polls.yes", language), False: t("polls.no", language)}
+    if step == "question":
+        return t("polls.np_question", language, max=MAX_QUESTION), [_cancel(language)]
+    if step == "options":
+        options: list[str] = data.get("options", [])
+        text = t("polls.np_options", language, max=MAX_OPTIONS, length=MAX_OPTION)
+        rows: list[list[Button]] = []
+        if options:
+            listed = "\n".join(option_label(n, o) for n, o in enumerate(options, start=1))
+            text += "\n\n" + t("polls.np_options_so_far", language, options=listed)
+            row = [Button(t("polls.np_options_undo", language), "np:ou")]
+            if len(options) >= 2:
+                row.insert(0, Button(t("polls.np_options_done", language), "np:od"))
+            rows.append(row)
+        return text, [*rows, _cancel(language)]
+    if step == "kind":
+        return t("polls.np_kind", language), [
+            [
+                Button(t("polls.np_single", language), "np:k:1"),
+                Button(t("polls.np_multiple", language), "np:k:n"),
+            ],
+            _cancel(language),
+        ]
+    if step == "privacy":
+        return t("polls.np_privacy", language), [
+            [
+                Button(t("polls.np_anonymous", language), "np:p:a"),
+                Button(t("polls.np_named", language), "np:p:n"),
+            ],
+            _cancel(language),
+        ]
+    if step in ("audience", "aud_comm", "aud_sect"):
+        audience = Audience.from_json(data.get("audience"))
+        communities = await communities_by_id(session)
+        youth = (rt.settings.youth_min_age, rt.settings.youth_max_age)
+        found = await aud.reach(session=session, audience=audience, now=now, settings=rt.settings)
+        text = t(
+            "polls.np_audience",
+            language,
+            summary=aud.summary(audience, language, communities, youth),
+            count=aud.reach_text(found, language),
+        )
+        if step == "aud_comm":
+            return text, aud.community_buttons(audience, language, communities)
+        if step == "aud_sect":
+            return text, aud.sector_buttons(audience, language)
+        return text, [*aud.main_buttons(audience, language), _cancel(language)]
+    if step == "closing":
+        quick = [Button(t(key, language), f"np:c:{minutes}") for key, minutes in QUICK_CLOSING]
+        return t("polls.np_closing", language), [quick[:2], quick[2:], _cancel(language)]
+    if step == "live":
+        return t("polls.np_live", language), [
+            [
+                Button(t("polls.np_live_yes", language), "np:l:y"),
+                Button(t("polls.np_live_no", language), "np:l:n"),
+            ],
+            _cancel(language),
+        ]
+    if step == "share":
+        return t("polls.np_share", language), [
+            [Button(yes_no[True], "np:s:y"), Button(yes_no[False], "np:s:n")],
+            _cancel(language),
+        ]
+    return await preview(rt, session, data, language, now)
+
+
+async def preview(
+    rt: Runtime, session: AsyncSession, data: dict[str, Any], language: str, now: datetime
+) -> Screen:
+    settings = rt.settings
+    poll = _draft_poll(data, now)
+    audience = Audience.from_json(data.get("audience"))
+    communities = await communities_by_id(session)
+    youth = (settings.youth_min_age, settings.youth_max_age)
+    found = await aud.reach(session=session, audience=audience, now=now, settings=settings)
+    sms = sms_ballot(poll, language, settings)
+    yes_no = {True: t("polls.yes", language), False: t("polls.no", language)}
+    summary = t(
+        "polls.np_summary",
+        language,
+        audience=aud.summary(audience, language, communities, youth),
+        count=aud.reach_text(found, language),
+        closes=when(poll.closes_at, language, settings),
+        reminder=when(poll.reminder_at, language, settings),
+        kind=t("polls.np_multiple" if poll.multiple else "polls.np_single", language),
+        privacy=t("polls.np_anonymous" if poll.anonymous else "polls.np_named", language),
+        live=yes_no[poll.results_live],
+        share=yes_no[poll.results_to_voters],
+    )
+    text = t(
+        "polls.np_preview",
+        language,
+        ballot=ballot_text(poll, language, settings),
+        options="\n".join(option_label(n, o) for n, o in enumerate(poll.options, start=1)),
+        sms=sms,
+        parts=sms_info(sms).parts,
+        latin_parts=sms_info(to_latin_sms(sms)).parts,
+        summary=summary,
+    )
+    quiet = quiet_until(settings, now)
+    if quiet is not None and found.sms:
+        text += "\n\n" + t("polls.np_quiet_warning", language, when=when(quiet, language, settings))
+    edit = [
+        Button(t("polls.np_edit_question", language), "np:e:question"),
+        Button(t("polls.np_edit_options", language), "np:e:options"),
+    ]
+    edit2 = [
+        Button(t("polls.np_edit_audience", language), "np:e:audience"),
+        Button(t("polls.np_edit_closing", language), "np:e:closing"),
+    ]
+    return text, [
+        [Button(t("polls.np_send", language), "np:send")],
+        edit,
+        edit2,
+        _cancel(language),
+    ]
