@@ -16,9 +16,10 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import t
-from bot.roles import Access, add_command, allowed, telegram_member
+from bot.roles import Access, add_command, telegram_member
 from bot.runtime import runtime_of
 from bot.settings import Settings
+from handlers._secretariat import secretariat_or_refuse
 from models.audit import record_audit
 from models.broadcast_reports import Report, broadcast_report, report_csv
 from models.broadcasts import (
@@ -149,9 +150,8 @@ async def on_stop_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     rt = runtime_of(context)
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    member = await telegram_member(rt, update)
-    if not allowed(member, Access.SECRETARIAT):
-        await query.answer(t("core.not_allowed", member.language if member else None))
+    member = await secretariat_or_refuse(rt, update, "/broadcasts")
+    if member is None:
         return
     assert member is not None
     broadcast_id = int(query.data.rsplit(":", 1)[1])

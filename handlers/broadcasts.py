@@ -24,7 +24,7 @@ from bot.roles import Access, add_command, allowed, telegram_member
 from bot.runtime import Runtime, runtime_of
 from handlers import broadcast_audience as picker
 from handlers import broadcast_preview as preview
-from models.audit import record_audit
+from handlers._secretariat import secretariat_or_refuse
 from models.broadcast_schedules import parse_hhmm, parse_when
 from models.broadcasts import MAX_TEXT
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
@@ -215,19 +215,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime_of(context)
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    member = await telegram_member(rt, update)
-    if not allowed(member, Access.SECRETARIAT):
-        await query.answer(t("core.not_allowed", member.language if member else None))
-        async with rt.db.session() as session:
-            await record_audit(
-                session=session,
-                action="access.refused",
-                actor_member_id=member.id if member else None,
-                actor_label=f"telegram:{user.id}",
-                target="/broadcast",
-            )
+    member = await secretariat_or_refuse(rt, update, "/broadcast")
+    if member is None:
         return
-    assert member is not None and isinstance(query.message, Message)
+    assert isinstance(query.message, Message)
     language = member.language
     async with rt.db.session() as session:
         dialog = await get_dialog(session=session, channel="telegram", address=str(user.id))

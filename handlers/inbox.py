@@ -20,6 +20,7 @@ from bot.i18n import t
 from bot.outbound import Button, Outgoing, queue_for_member
 from bot.roles import Access, add_command, allowed, telegram_member
 from bot.runtime import runtime_of
+from handlers._secretariat import secretariat_or_refuse
 from models.audit import record_audit
 from models.communities import Community
 from models.dialogs import Dialog, end_dialog, start_dialog
@@ -132,19 +133,10 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime_of(context)
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    member = await telegram_member(rt, update)
-    if not allowed(member, Access.SECRETARIAT):
-        await query.answer(t("core.not_allowed", member.language if member else None))
-        async with rt.db.session() as session:
-            await record_audit(
-                session=session,
-                action="access.refused",
-                actor_member_id=member.id if member else None,
-                actor_label=f"telegram:{user.id}",
-                target="/inbox",
-            )
+    member = await secretariat_or_refuse(rt, update, "/inbox")
+    if member is None:
         return
-    assert member is not None and isinstance(query.message, Message)
+    assert isinstance(query.message, Message)
     language = member.language
     _, action, raw_id = query.data.split(":")
     inbound_id = int(raw_id)
