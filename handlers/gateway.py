@@ -217,7 +217,9 @@ async def register_webhooks(rt: Runtime) -> tuple[list[str], list[str]] | None:
 
 
 class GatewayMonitor:
-    """Probes the phone when it is quiet, retries webhook registration, persists link state."""
+    """Every minute: retries webhook registration, probes the phone when it is quiet, keeps
+    what it learnt in the status row, and has the secretariat alerted (handlers.gateway_health).
+    """
 
     def __init__(self, rt: Runtime, provider: GatewayProvider) -> None:
         self.rt = rt
@@ -259,6 +261,9 @@ class GatewayMonitor:
             with contextlib.suppress(Exception):
                 seen = await self.provider.ping()
         await self.save(seen)
+        alerts = self.rt.hooks.get("gateway.alerts")
+        if alerts is not None:
+            await alerts()
 
     async def save(self, seen: datetime | None = None) -> None:
         """Write what the provider learnt in memory (contact, errors) to the status row."""

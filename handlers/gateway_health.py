@@ -1,20 +1,23 @@
 """The gateway phone's health: `/gateway` for the secretariat, lines for /stats and the
 dashboard (`rt.hooks["gateway.health"]`, `rt.hooks["gateway.health_lines"]`), and Telegram
 alerts to the secretariat when the phone is silent for an hour, when sends fail, and when it
-is back. Alerts are scheduler items: each key goes once (models.reminders).
+is back. The monitor (handlers.gateway) asks for alerts every minute; each incident is told
+once per member (the outbox's unique dedupe key).
 """
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.i18n import t
-from bot.outbound import Outgoing
+from bot.outbound import Outgoing, queue_for_member
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
@@ -31,15 +34,14 @@ from models.gateway import (
     gateway_status,
 )
 from models.members import Member, MemberStatus, Role
-from models.reminders import ReminderLog
-from scheduler.providers import DueItem
+from models.outbox import OutboxMessage, Priority
 
 ORDER = 21
-ALERTS = "gateway_health"
+ALERT_KIND = "gateway_alert"
 
 
 def duration_text(span: timedelta, language: str) -> str:
-    minutes = max(0, int(span.total_seconds() // 60))
+    minutes = max(1, math.ceil(span.total_seconds() / 60)) if span > timedelta(0) else 0
     if minutes >= 60:
         return t("gateway.duration_hm", language, hours=minutes // 60, minutes=minutes % 60)
     return t("gateway.duration_m", language, minutes=minutes)
@@ -117,84 +119,91 @@ async def secretariat_on_telegram(session: AsyncSession) -> list[Member]:
     return [m for m in result.scalars() if m.telegram_reachable()]
 
 
-async def _last_alert(session: AsyncSession, prefix: str) -> ReminderLog | None:
+async def _last_alert(session: AsyncSession, prefix: str) -> OutboxMessage | None:
     result = await session.execute(
-        select(ReminderLog)
-        .where(ReminderLog.provider == ALERTS, col(ReminderLog.key).startswith(prefix))
-        .order_by(col(ReminderLog.id).desc())
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.kind == ALERT_KIND,
+            col(OutboxMessage.dedupe_key).startswith(prefix),
+        )
+        .order_by(col(OutboxMessage.id).desc())
         .limit(1)
     )
     return result.scalars().first()
 
 
-class GatewayAlerts:
-    """Scheduler provider: what the secretariat must hear about the phone, once per episode."""
+async def alert_episodes(
+    *, session: AsyncSession, settings: Settings, now: datetime
+) -> list[tuple[str, str, dict[str, object]]]:
+    """What the secretariat must hear about now: (episode key, text key, values).
 
-    name = ALERTS
-
-    async def due(
-        self, *, session: AsyncSession, now: datetime, settings: Settings
-    ) -> list[DueItem]:
-        admins = await secretariat_on_telegram(session)
-        if not admins:
-            return []
-        health = await gateway_health(session=session, now=now)
-        status = await gateway_status(session=session)
-        heard = status.last_contact_at or status.monitoring_since
-        episodes: list[tuple[str, str, dict[str, object]]] = []  # (key, text key, values)
-        if health.silent:
-            episodes.append(
-                (
-                    f"gateway:silent:{int(heard.timestamp())}",
-                    "gateway.alert_silent",
-                    {"when": local_time(settings, heard)},
-                )
+    An episode key names one incident (the silence since a given contact, the run of failures
+    starting at a given row), so each incident is told once however often this is asked.
+    """
+    health = await gateway_health(session=session, now=now)
+    status = await gateway_status(session=session)
+    heard = status.last_contact_at or status.monitoring_since
+    episodes: list[tuple[str, str, dict[str, object]]] = []
+    if health.silent:
+        when: dict[str, object] = {"when": local_time(settings, heard)}
+        episodes.append((f"gateway:silent:{int(heard.timestamp())}", "gateway.alert_silent", when))
+    else:
+        last = await _last_alert(session, "gateway:silent:")
+        if last is not None and last.dedupe_key is not None:
+            since = int(last.dedupe_key.split(":")[2])
+            if health.last_contact_at and health.last_contact_at.timestamp() > since:
+                back: dict[str, object] = {"when": local_time(settings, health.last_contact_at)}
+                episodes.append((f"gateway:back:{since}", "gateway.alert_back", back))
+    start = now - FAILURES_WINDOW
+    last_failing = await _last_alert(session, "gateway:failing:")
+    if last_failing is not None and last_failing.created_at > start:
+        start = last_failing.created_at
+    failures = await failures_since(session=session, since=start)
+    if len(failures) >= FAILURES_ALERT:
+        newest = failures[-1]
+        reason = newest.error_reason or newest.error_code or "?"
+        episodes.append(
+            (
+                f"gateway:failing:{failures[0].id}",
+                "gateway.alert_failing",
+                {"count": len(failures), "reason": reason},
             )
-        else:
-            last = await _last_alert(session, "gateway:silent:")
-            if last is not None:
-                since = int(last.key.split(":")[2])
-                if health.last_contact_at and health.last_contact_at.timestamp() > since:
-                    episodes.append(
-                        (
-                            f"gateway:back:{since}",
-                            "gateway.alert_back",
-                            {"when": local_time(settings, health.last_contact_at)},
+        )
+    return episodes
+
+
+async def send_alerts(rt: Runtime, now: datetime | None = None) -> int:
+    """Queue the alerts that are due, on Telegram, to every secretariat member; once each.
+
+    Operational alerts are not reminders: they go at once, day or night, on Telegram only
+    (an SMS about the SMS phone could go through that very phone).
+    """
+    now = now or utcnow()
+    queued = 0
+    async with rt.db.session() as session:
+        episodes = await alert_episodes(session=session, settings=rt.settings, now=now)
+        admins = await secretariat_on_telegram(session) if episodes else []
+        for key, text_key, values in episodes:
+            for member in admins:
+                try:
+                    async with session.begin_nested():
+                        rows = await queue_for_member(
+                            session=session,
+                            settings=rt.settings,
+                            member=member,
+                            message=Outgoing(text=t(text_key, member.language, **values)),
+                            kind=ALERT_KIND,
+                            priority=Priority.NOTICE,
+                            channel="telegram",
+                            now=now,
+                            dedupe_key=f"{key}:m{member.id}",
                         )
-                    )
-        last_failing = await _last_alert(session, "gateway:failing:")
-        start = now - FAILURES_WINDOW
-        if last_failing is not None and last_failing.due_at > start:
-            start = last_failing.due_at
-        failures = await failures_since(session=session, since=start)
-        if len(failures) >= FAILURES_ALERT:
-            newest = failures[-1]
-            episodes.append(
-                (
-                    f"gateway:failing:{failures[0].id}",
-                    "gateway.alert_failing",
-                    {
-                        "count": len(failures),
-                        "reason": newest.error_reason or newest.error_code or "?",
-                    },
-                )
-            )
-        return [
-            DueItem(
-                key=f"{key}:m{member.id}",
-                member=member,
-                message=Outgoing(text=t(text_key, member.language, **values)),
-                due_at=now,
-                kind="gateway_alert",
-            )
-            for key, text_key, values in episodes
-            for member in admins
-        ]
-
-    async def upcoming(
-        self, *, session: AsyncSession, now: datetime, until: datetime, settings: Settings
-    ) -> list[DueItem]:
-        return []  # alerts answer what is happening now; nothing to list ahead
+                except IntegrityError:
+                    continue  # told already
+                queued += len(rows)
+    if queued:
+        rt.delivery.wake("telegram")
+    return queued
 
 
 # -- /gateway ------------------------------------------------------------------------------
@@ -254,7 +263,9 @@ def setup(rt: Runtime) -> None:
     async def _lines(language: str) -> list[str]:
         return health_lines(await _health(), rt.settings, language)
 
+    async def _alerts() -> int:
+        return await send_alerts(rt)
+
     rt.hooks["gateway.health"] = _health
     rt.hooks["gateway.health_lines"] = _lines
-    if rt.scheduler is not None:
-        rt.scheduler.register(GatewayAlerts())
+    rt.hooks["gateway.alerts"] = _alerts  # called by the monitor (handlers.gateway)

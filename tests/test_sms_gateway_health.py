@@ -1,8 +1,9 @@
 """The phone's health: /gateway for the secretariat, and Telegram alerts when it goes silent,
-when sends fail, and when it is back - each once."""
+when sends fail, and when it is back - each once, day or night."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -42,9 +43,19 @@ async def phone_last_heard(bot: RunningBot, ago: timedelta) -> None:
         session.add(status)
 
 
+async def sent_through_the_phone(bot: RunningBot, count: int) -> None:
+    """Wait until the outbox has recorded `count` sends through the phone."""
+    for _ in range(100):
+        async with bot.rt.db.session() as session:
+            if (await gateway_health(session=session)).sent_24h >= count:
+                return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the send was never recorded")
+
+
 async def tick(bot: RunningBot) -> None:
-    assert bot.rt.scheduler is not None
-    await bot.rt.scheduler.tick()
+    """The gateway monitor's periodic check (every minute in production)."""
+    await bot.rt.hooks["gateway.monitor"]()
 
 
 async def test_secretariat_is_told_once_when_the_phone_is_silent_and_when_it_is_back(
@@ -125,6 +136,7 @@ async def test_members_without_telegram_are_not_alerted_by_sms(bot: RunningBot) 
 async def test_gateway_command_shows_health_to_the_secretariat_only(bot: RunningBot) -> None:
     admin = await secretary(bot)
     await bot.gateway_sms(VILLAGER, "HELP")
+    await sent_through_the_phone(bot, 1)
     await admin.send("/gateway")
     text = (await admin.reply()).text
     assert "SMS ტელეფონი" in text and "✓ მუშაობს" in text
@@ -166,6 +178,7 @@ async def _delete_webhook(bot: RunningBot, hook_id: str) -> None:
 
 async def test_health_record_counts_the_queue_and_the_last_contact(bot: RunningBot) -> None:
     await bot.gateway_sms(VILLAGER, "HELP")
+    await sent_through_the_phone(bot, 1)
     async with bot.rt.db.session() as session:
         health = await gateway_health(session=session)
     assert health.last_contact_kind == "sms:received" and not health.silent
