@@ -183,6 +183,7 @@ class Scheduler:
                 log.exception("scheduler provider %s failed", provider.name)
         self.last_tick_at = now
         if queued:
+            log.info("scheduler: queued %d item(s)", queued)
             self.rt.delivery.wake()
         return queued
 
