@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -22,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from bot.delivery import MAX_ATTEMPTS
+from bot.delivery import MAX_ATTEMPTS, record_delivery_report
 from bot.runtime import Runtime
 from bot.sms.gateway_gate import GatewayGate
 from bot.sms.gateway_provider import WEBHOOK_PATH, GatewayProvider, verify_signature
@@ -41,7 +42,6 @@ from models.gateway import (
 )
 from models.inbound import record_inbound
 from models.members import InvalidPhone, mask_phone, normalize_phone
-from models.outbox import apply_delivery_report
 
 ORDER = 20
 log = logging.getLogger(__name__)
@@ -50,8 +50,7 @@ STATE_EVENTS = {"sms:sent": "sent", "sms:delivered": "delivered", "sms:failed": 
 MONITOR_INTERVAL = 60.0  # seconds between monitor checks
 PROBE_AFTER = timedelta(minutes=5)  # probe the phone when nothing was heard for this long
 REGISTER_TIMEOUT = 15.0
-STATE_WAIT_TRIES = 25  # a delivery state for a row still being handed over: wait ...
-STATE_WAIT_SECONDS = 0.2  # ... this long between looks, then ask the app to retry
+STATE_PATIENCE = 5.0  # seconds a delivery state waits for its row, then the app retries
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
 
@@ -142,52 +141,61 @@ async def _received(rt: Runtime, event_id: str, payload: dict[str, Any]) -> None
 async def _state(rt: Runtime, event: str, payload: dict[str, Any]) -> bool:
     """Apply a delivery state; False when its row may still be being handed to the phone.
 
-    The phone can report `sms:sent` before the sender has written the message id to its
-    row; then we wait a moment, and if it is still unknown the app is asked to retry (503).
+    The phone can report before the sender has written the message id to its row: the
+    report then waits a moment (bot.delivery.record_delivery_report), and if the row is still
+    unknown while a send is in flight, the app is asked to retry (503) rather than lose it.
     """
     message_id = str(payload.get("messageId") or "")
     reason = str(payload["reason"])[:500] if payload.get("reason") else None
-    refused = event == "sms:failed" and reason == LIMIT_EXCEEDED
-    if refused:
-        gate = rt.delivery.gates.get("gateway")
-        if isinstance(gate, GatewayGate):
-            gate.saturate(utcnow())
+    if event == "sms:failed" and reason == LIMIT_EXCEEDED:
+        return await _refused(rt, message_id)
+    row = await record_delivery_report(
+        rt,
+        provider="gateway",
+        provider_message_id=message_id,
+        status=STATE_EVENTS[event],
+        error_code=reason[:40] if reason else None,
+        reason=reason,
+        patience=STATE_PATIENCE,
+    )
+    if row is not None:
+        return True
+    async with rt.db.session() as session:
+        return not await in_flight(session=session, provider="gateway")
+
+
+async def _refused(rt: Runtime, message_id: str) -> bool:
+    """Android refused a send over its own limit: pause the phone and queue the row again."""
+    gate = rt.delivery.gates.get("gateway")
+    if isinstance(gate, GatewayGate):
+        gate.saturate(utcnow())
+    async with rt.db.session() as session:
+        await record_error(
+            session=session,
+            reason="Android refused an SMS over its limit: it is lower than "
+            "GATEWAY_RATE_PER_WINDOW (raise it on the phone)",
+        )
+    deadline = time.monotonic() + STATE_PATIENCE
+    while True:
         async with rt.db.session() as session:
-            await record_error(
+            row = await requeue_refused(
                 session=session,
-                reason="Android refused an SMS over its limit: it is lower than "
-                "GATEWAY_RATE_PER_WINDOW (raise it on the phone)",
+                provider="gateway",
+                provider_message_id=message_id,
+                until=utcnow() + timedelta(seconds=rt.settings.gateway_rate_window_seconds),
+                reason="Android refused: over its SMS limit (raise it on the phone)",
+                max_attempts=MAX_ATTEMPTS,
             )
-    for _ in range(STATE_WAIT_TRIES):
-        async with rt.db.session() as session:
-            if refused:
-                row = await requeue_refused(
-                    session=session,
-                    provider="gateway",
-                    provider_message_id=message_id,
-                    until=utcnow() + timedelta(seconds=rt.settings.gateway_rate_window_seconds),
-                    reason="Android refused: over its SMS limit (raise it on the phone)",
-                    max_attempts=MAX_ATTEMPTS,
-                )
-            else:
-                row = await apply_delivery_report(
-                    session=session,
-                    provider="gateway",
-                    provider_message_id=message_id,
-                    status=STATE_EVENTS[event],
-                    error_code=reason[:40] if reason else None,
-                    reason=reason,
-                )
             pending = row is None and await in_flight(session=session, provider="gateway")
         if row is not None:
-            if refused:
-                rt.delivery.wake("sms")
+            rt.delivery.touch(row.broadcast_id)
+            rt.delivery.wake("sms")
             return True
         if not pending:
-            log.info("delivery state for an unknown gateway message %s ignored", message_id)
             return True
-        await asyncio.sleep(STATE_WAIT_SECONDS)
-    return False
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.1)
 
 
 # -- start-up: webhooks, the pacing gate, the monitor --------------------------------------

@@ -120,6 +120,7 @@ async def defer_claimed(
             next_attempt_at=until,
             attempts=OutboxMessage.attempts - 1,
             claimed_at=None,
+            claimed_by=None,
             **extra,
         )
         .execution_options(synchronize_session=False)
@@ -179,7 +180,7 @@ async def requeue_refused(
         row.status, row.final_at = OutStatus.FAILED, utcnow()
     else:
         row.status, row.next_attempt_at = OutStatus.QUEUED, until
-        row.provider_message_id, row.sent_at = None, None
+        row.provider_message_id, row.sent_at, row.claimed_by = None, None, None
     session.add(row)
     return row
 
