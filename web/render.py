@@ -47,6 +47,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["phone"] = format_phone
+    env.filters["fromiso"] = datetime.fromisoformat
     return env
 
 

@@ -7,7 +7,17 @@ from pathlib import Path
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from web.pages import audit, auth, event_door, events, members, overview, polls, simulator
+from web.pages import (
+    audit,
+    auth,
+    broadcasts,
+    event_door,
+    events,
+    members,
+    overview,
+    polls,
+    simulator,
+)
 from web.render import NAV
 
 STATIC = Path(__file__).resolve().parent / "static"
@@ -17,6 +27,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin/members", "nav.members", False),
     ("/admin/events", "nav.events", False),
     ("/admin/polls", "nav.polls", False),
+    ("/admin/broadcasts", "nav.broadcasts", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
 ]
@@ -34,5 +45,6 @@ def dashboard_routes() -> list[BaseRoute]:
         *events.routes(),
         *event_door.routes(),
         *polls.routes(),
+        *broadcasts.routes(),
         *simulator.routes(),
     ]
