@@ -315,6 +315,23 @@ def setup(rt: Runtime) -> None:
     )
     rt.add_telegram_handler(CallbackQueryHandler(on_csv_button, pattern=r"^px:\d{1,9}$"))
     setup_voting(rt)
+
+    async def close_hook(poll_id: int, *, actor_member_id: int | None, actor_label: str) -> bool:
+        """For other front ends (the dashboard): close now, with results and ballot edits."""
+        async with rt.db.session() as session:
+            closed = await close_and_announce(
+                rt,
+                session,
+                poll_id,
+                closed_by=actor_label,
+                actor_member_id=actor_member_id,
+                now=utcnow(),
+            )
+        rt.delivery.wake()
+        poke(rt, poll_id)
+        return closed is not None
+
+    rt.hooks["polls.close"] = close_hook
     if rt.scheduler is not None:
         rt.scheduler.register(PollReminders(rt))
         rt.scheduler.register(PollClosing(rt))

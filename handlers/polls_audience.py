@@ -1,4 +1,5 @@
-"""Choosing a poll's audience with buttons: communities, sectors, youth, gender, LAG, board.
+"""Choosing a poll's audience with buttons: communities, sectors, interests, youth, gender,
+formal LAG members, the board (the segments events use, plus gender).
 
 The choice is a `models.audiences.Audience` kept in the /newpoll Dialog; every change shows
 how many members it covers and how they will be reached.
@@ -16,6 +17,7 @@ from bot.outbound import Button
 from bot.settings import Settings
 from models.audiences import Audience, select_members
 from models.communities import Community
+from models.member_fields import interest_labels, load_interests
 from models.members import Role, Sector
 
 CHECK = "✓"
@@ -71,6 +73,7 @@ def summary(
     language: str,
     communities: dict[int, Community],
     youth_ages: tuple[int, int],
+    settings: Settings,
 ) -> str:
     parts: list[str] = []
     if audience.communities:
@@ -81,6 +84,9 @@ def summary(
     if audience.sectors:
         names = ", ".join(_sector_name(s, language) for s in audience.sectors)
         parts.append(t("polls.aud_sectors", language, names=names))
+    if audience.interests:
+        names = ", ".join(interest_labels(settings.interests_file, audience.interests, language))
+        parts.append(t("polls.aud_interests", language, names=names))
     if audience.youth is True:
         parts.append(t("polls.aud_youth_only", language, low=youth_ages[0], high=youth_ages[1]))
     elif audience.youth is False:
@@ -123,6 +129,7 @@ def main_buttons(audience: Audience, language: str) -> list[list[Button]]:
             ),
             Button(_mark(bool(audience.sectors), t("polls.aud_btn_sectors", language)), "np:a:s"),
         ],
+        [Button(_mark(bool(audience.interests), t("polls.aud_btn_interests", language)), "np:a:i")],
         [Button(t(youth_key, language), "np:a:y"), Button(t(gender, language), "np:a:g")],
         [
             Button(_mark(audience.lag_members_only, t("polls.aud_btn_lag", language)), "np:a:l"),
@@ -154,6 +161,15 @@ def sector_buttons(audience: Audience, language: str) -> list[list[Button]]:
     return rows
 
 
+def interest_buttons(audience: Audience, language: str, settings: Settings) -> list[list[Button]]:
+    rows = [
+        [Button(_mark(i.code in audience.interests, i.name(language)), f"np:a:ti:{i.code}")]
+        for i in load_interests(settings.interests_file)
+    ]
+    rows.append([Button(t("polls.np_back", language), "np:a:back")])
+    return rows
+
+
 def change(audience: Audience, action: str, arg: str | None) -> Audience:
     """Apply one button press to the audience (a new object)."""
     a = audience.model_copy(deep=True)
@@ -170,6 +186,9 @@ def change(audience: Audience, action: str, arg: str | None) -> Audience:
     elif action == "tc" and arg is not None and arg.isdigit():
         chosen = set(a.communities) ^ {int(arg)}
         a.communities = sorted(chosen)
+    elif action == "ti" and arg:
+        picked = set(a.interests) ^ {arg}
+        a.interests = sorted(picked)
     elif action == "ts" and arg in SECTORS:
         picked = set(a.sectors) ^ {arg}
         a.sectors = [s for s in SECTORS if s in picked]

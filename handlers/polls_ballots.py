@@ -94,6 +94,8 @@ class BallotRefresher:
                 log.info("ballot edit for poll %s failed (%s); retried later", poll_id, exc)
                 failed.add(edit.member_id)
         async with self.rt.db.session() as session:
+            # The poll row first, as votes and the close take it (models.polls._votable).
+            await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update())
             for member_id, rev in done.items():
                 if member_id in failed:
                     continue

@@ -232,7 +232,7 @@ async def apply_button(
         await advance_dialog(session=session, dialog=dialog, step="privacy", multiple=arg == "n")
     elif verb == "p" and step == "privacy":
         await advance_dialog(session=session, dialog=dialog, step="audience", anonymous=arg == "a")
-    elif verb == "a" and step in ("audience", "aud_comm", "aud_sect"):
+    elif verb == "a" and step in ("audience", "aud_comm", "aud_sect", "aud_int"):
         return await audience_button(rt, session, dialog, arg or "", language)
     elif verb == "c" and step == "closing" and arg and arg.isdigit():
         moment = utcnow() + timedelta(minutes=int(arg))
@@ -270,6 +270,8 @@ async def audience_button(
         await advance_dialog(session=session, dialog=dialog, step="aud_comm")
     elif action == "s":
         await advance_dialog(session=session, dialog=dialog, step="aud_sect")
+    elif action == "i":
+        await advance_dialog(session=session, dialog=dialog, step="aud_int")
     elif action == "back":
         await advance_dialog(session=session, dialog=dialog, step="audience")
     elif action == "next":

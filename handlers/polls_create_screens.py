@@ -84,7 +84,7 @@ async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: s
             ],
             _cancel(language),
         ]
-    if step in ("audience", "aud_comm", "aud_sect"):
+    if step in ("audience", "aud_comm", "aud_sect", "aud_int"):
         audience = Audience.from_json(data.get("audience"))
         communities = await communities_by_id(session)
         youth = (rt.settings.youth_min_age, rt.settings.youth_max_age)
@@ -92,13 +92,15 @@ async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: s
         text = t(
             "polls.np_audience",
             language,
-            summary=aud.summary(audience, language, communities, youth),
+            summary=aud.summary(audience, language, communities, youth, rt.settings),
             count=aud.reach_text(found, language),
         )
         if step == "aud_comm":
             return text, aud.community_buttons(audience, language, communities)
         if step == "aud_sect":
             return text, aud.sector_buttons(audience, language)
+        if step == "aud_int":
+            return text, aud.interest_buttons(audience, language, rt.settings)
         return text, [*aud.main_buttons(audience, language), _cancel(language)]
     if step == "closing":
         quick = [Button(t(key, language), f"np:c:{minutes}") for key, minutes in QUICK_CLOSING]
@@ -133,7 +135,7 @@ async def preview(
     summary = t(
         "polls.np_summary",
         language,
-        audience=aud.summary(audience, language, communities, youth),
+        audience=aud.summary(audience, language, communities, youth, settings),
         count=aud.reach_text(found, language),
         closes=when(poll.closes_at, language, settings),
         reminder=when(poll.reminder_at, language, settings),

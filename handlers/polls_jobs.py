@@ -204,6 +204,8 @@ class PollReminders:
                         due_at=poll.reminder_at,
                         not_after=poll.closes_at,
                         kind="poll_reminder",
+                        ref=f"poll:{poll.id}:remind",  # one line in /reminders per poll
+                        title=f"{poll.code} · {poll.question}"[:120],
                     )
                 )
         return items
@@ -221,7 +223,12 @@ class PollReminders:
 
 
 class PollClosing:
-    """Closes polls at their closing time; queues nothing itself (the close queues results)."""
+    """Closes polls whose closing time has passed; returns no items (the close queues results).
+
+    Unlike a pure provider, `due` acts: closing is idempotent (the poll row is locked and
+    re-checked) and only ever happens after the closing time, so running it from any tick
+    or from a /reminders listing changes nothing but *when*, by at most one tick.
+    """
 
     name = "polls.close"
 

@@ -26,6 +26,7 @@ from handlers.polls_render import (
     edited_ballot,
     error_text,
     sms_ballot,
+    sms_results,
     vote_text,
     when,
 )
@@ -211,6 +212,9 @@ async def sms_ballot_now(request: SmsRequest, poll: Poll, now: datetime) -> str:
         app_secret=request.rt.settings.secret_key,
     )
     text = sms_ballot(poll, language, request.rt.settings)
+    if poll.results_live:
+        results = await poll_results(session=request.session, poll=poll)
+        text += " " + sms_results(poll, results, language)
     if mine:
         text += " " + t("polls.sms_your_vote", language, choices=choices_text(poll, mine))
     return text

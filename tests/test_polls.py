@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import io
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -12,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.runtime import Runtime
+from handlers import polls_audience as aud
 from handlers.polls_chart import chart_data, georgian_font_path, render_chart
 from handlers.polls_when import parse_closing
 from models.audiences import Audience
@@ -204,6 +207,49 @@ async def test_named_ballots_keep_who_voted_how_and_when(rt: Runtime) -> None:
         await vote(session, poll, nino, 3, channel="sms")
         ballot = (await session.execute(select(PollBallot))).scalars().one()
     assert (ballot.member_id, ballot.channel, ballot.choices) == (nino.id, "sms", [3])
+
+
+async def test_the_audience_picker_toggles_segments_and_counts_who_is_reached(rt: Runtime) -> None:
+    async with rt.db.session() as session:
+        await make_member(session, interests=["tourism"], telegram=False)
+        await make_member(session, interests=["agriculture"], community="kabali")
+        audience = aud.change(aud.change(Audience(), "ti", "tourism"), "g", None)
+        found = await aud.reach(session=session, audience=audience, now=T0, settings=rt.settings)
+        assert (found.total, found.sms) == (1, 1)
+        text = aud.summary(audience, "en", {}, YOUTH, rt.settings)
+    assert audience.interests == ["tourism"] and audience.genders == ["female"]
+    assert text == "interests: Tourism; women only"
+    assert aud.change(audience, "all", None) == Audience()
+
+
+async def test_quick_presses_and_a_close_at_the_same_moment_stay_consistent(rt: Runtime) -> None:
+    async with rt.db.session() as session:
+        members = [await make_member(session) for _ in range(6)]
+        poll, _ = await a_poll(session)
+    assert poll.id is not None
+    poll_id = poll.id
+
+    async def press(member: Member, choice: int) -> None:
+        async with rt.db.session() as session:
+            fresh = await session.get(Poll, poll_id)
+            assert fresh is not None
+            with contextlib.suppress(PollError):
+                await vote(session, fresh, member, choice)
+
+    async def close() -> None:
+        await asyncio.sleep(0.01)
+        async with rt.db.session() as session:
+            await close_poll(
+                session=session, poll_id=poll_id, closed_by="t", app_secret=SECRET, now=T0
+            )
+
+    await asyncio.gather(*(press(m, 1 + n % 3) for m in members for n in range(3)), close())
+    async with rt.db.session() as session:
+        stored = await session.get(Poll, poll_id)
+        kept = (await session.execute(select(PollBallot))).scalars().all()
+    assert stored is not None and stored.final_results is not None
+    assert stored.final_results["voters"] == len(kept)  # no vote slipped in after the freeze
+    assert len({b.member_id for b in kept}) == len(kept)  # one ballot per member
 
 
 # -- results and suppression ------------------------------------------------------------------

@@ -146,3 +146,15 @@ async def test_ballots_not_yet_sent_at_close_are_cancelled(db_url: str, tmp_path
         await tick(bot, poll.closes_at + timedelta(minutes=1))
         [row] = await outbox(bot, kind="poll_ballot")
     assert row.status == OutStatus.CANCELLED  # no ballot for a poll that is already closed
+
+
+async def test_other_front_ends_close_a_poll_through_the_same_rules(bot: RunningBot) -> None:
+    voter = bot.tg.user()
+    await add_member(bot, voter, phone=False)
+    poll = await send_poll(bot)
+    await voter.reply()
+    close = bot.rt.hooks["polls.close"]
+    assert await close(poll.id, actor_member_id=None, actor_label="web:3") is True
+    assert await close(poll.id, actor_member_id=None, actor_label="web:3") is False  # once
+    await bot.tg.wait_until(lambda: "🔒" in voter.inbox[0].text, timeout=5)
+    assert (await reload(bot, poll)).closed_by == "web:3"

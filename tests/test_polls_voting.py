@@ -191,3 +191,24 @@ async def test_an_anonymous_sms_vote_leaves_no_trace_of_the_choice(bot: RunningB
     assert [m.text for m in stored] == [f"{poll.code} ···"]
     [ack] = await outbox(bot, kind=f"poll_ack:{poll.id}")
     assert "5 დეკემბერი" in ack.text  # until close (the member may still change it)
+
+
+async def test_the_code_typed_with_georgian_or_cyrillic_letters_still_works(
+    bot: RunningBot,
+) -> None:
+    await add_member(bot, None, phone=PHONE)
+    poll = await send_poll(bot, live=True)
+    await bot.sms_replies(PHONE, 1)
+    number = poll.code[1:]
+    [georgian] = await bot.sms(PHONE, f"პ{number} 1")
+    assert "მიღებულია: 1) 3 დეკემბერი" in georgian
+    [cyrillic] = await bot.sms(PHONE, f"Р{number} 2")  # Russian keyboard: Р looks like P
+    assert "შეიცვალა: 2) 5 დეკემბერი" in cyrillic
+    [again] = await bot.sms(PHONE, poll.code)  # live results: the totals come with the ballot
+    assert f"{poll.code} შედეგები: 1) 3 დეკემბერი 0 (0%) 2) 5 დეკემბერი 1 (100%)" in again
+    assert "თქვენი ამჟამინდელი ხმა: 2) 5 დეკემბერი" in again
+
+
+async def test_sms_help_explains_how_to_vote(bot: RunningBot) -> None:
+    [help_text] = await bot.sms(PHONE, "HELP")
+    assert "P7 2 - ხმის მიცემა P7 გამოკითხვაში (P7 0 აუქმებს ხმას)" in help_text
