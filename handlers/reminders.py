@@ -279,9 +279,15 @@ async def _print_list(settings: Settings, days: int, language: str) -> int:
     return 0
 
 
+def _days(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"a number of days from 1 to {MAX_DAYS}")
+    return int(text)
+
+
 def add_cli(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser("reminders", help="list what the scheduler will send")
-    parser.add_argument("--days", type=int, default=DEFAULT_DAYS, choices=range(1, MAX_DAYS + 1))
+    parser.add_argument("--days", type=_days, default=DEFAULT_DAYS, help="days ahead (1-60)")
     parser.add_argument("--language", default="en", choices=("ka", "az", "ru", "en"))
     parser.set_defaults(func=_cli)
 

@@ -226,14 +226,24 @@ async def release_lease(*, session: AsyncSession, name: str, holder: str) -> Non
 
 
 async def record_tick(
-    *, session: AsyncSession, name: str, holder: str, now: datetime, ttl: timedelta
+    *, session: AsyncSession, name: str, holder: str, now: datetime, status_ttl: timedelta | None
 ) -> None:
-    """The active scheduler reports itself (what /reminders shows as "last ran")."""
+    """The active scheduler reports itself (what /reminders shows as "last ran").
+
+    With a lease (SQLite) only its holder's row is touched and never extended here. Without one
+    (PostgreSQL: the advisory lock decides) the row is a status report: `status_ttl` keeps it.
+    """
     lease = await session.get(SchedulerLease, name)
     if lease is None:
-        lease = SchedulerLease(name=name, holder=holder, acquired_at=now, expires_at=now + ttl)
+        if status_ttl is None:
+            return
+        lease = SchedulerLease(name=name, holder=holder, acquired_at=now, expires_at=now)
+    if status_ttl is not None:
+        if lease.holder != holder:
+            lease.holder, lease.acquired_at = holder, now
+        lease.expires_at = now + status_ttl
     elif lease.holder != holder:
-        lease.holder, lease.acquired_at = holder, now
+        return
     lease.last_tick_at = now
     session.add(lease)
     await session.flush()

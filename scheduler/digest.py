@@ -49,6 +49,7 @@ DigestLines = Callable[[AsyncSession, Member, datetime, datetime], Awaitable[lis
 GRACE = timedelta(days=1)  # a digest more than a day late is skipped
 MAX_SMS_PARTS = 4
 MAX_SECTION_LINES = 15
+MAX_WEEKS_AHEAD = 5  # /reminders previews at most this many digests
 
 
 @dataclass(frozen=True)
@@ -139,12 +140,15 @@ class DigestProvider:
     async def upcoming(
         self, *, session: AsyncSession, now: datetime, until: datetime, settings: Settings
     ) -> list[DueItem]:
-        latest = self.week_start(settings, now)
+        start = self.week_start(settings, now)
         items: list[DueItem] = []
-        for start in (latest, latest + timedelta(days=7)):
+        for _ in range(MAX_WEEKS_AHEAD):
             send = self.send_time(settings, start)
-            if now < send <= until:
+            if send > until:
+                break
+            if now < send:
                 items += await self._items(session, settings, start, send, None)
+            start += timedelta(days=7)
         return items
 
     async def _items(

@@ -27,6 +27,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.outbound import queue_for_member
 from models.base import utcnow
+from models.holidays import HolidayFileError, Holidays, load_holidays
 from models.members import Member
 from models.reminders import (
     claim_key,
@@ -38,7 +39,13 @@ from models.reminders import (
     skipped_refs,
 )
 from scheduler.digest import DigestProvider, DigestSection, holiday_section
-from scheduler.leader import LEASE_NAME, Leadership, election_interval, leadership_for
+from scheduler.leader import (
+    LEASE_NAME,
+    Leadership,
+    LeaseLeadership,
+    election_interval,
+    leadership_for,
+)
 from scheduler.notices import NoticeProvider
 from scheduler.providers import DueItem, DueProvider, Provider
 from scheduler.timing import Calendar, Move, Plan
@@ -49,6 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MAX_KEY_LENGTH = 180  # the outbox adds ":telegram" to it, in a 200-character column
+STATUS_TTL = timedelta(minutes=1)
 
 
 @dataclass
@@ -88,6 +96,7 @@ class Scheduler:
         self._aps: AsyncIOScheduler | None = None
         self._busy = asyncio.Lock()
         self._calendar: Calendar | None = None
+        self._holiday_error: str | None = None
         self.register(NoticeProvider())
         self.register(DigestProvider(self))
         self.add_digest_section(holiday_section(lambda: self.calendar))
@@ -105,8 +114,23 @@ class Scheduler:
 
     @property
     def calendar(self) -> Calendar:
-        if self._calendar is None:
-            self._calendar = Calendar(self.rt.settings)
+        """Quiet hours and holidays; the holidays file is re-read when it changes.
+
+        A broken file is reported (once per error) and the last good one kept, or none:
+        reminders keep going rather than stop over a typo.
+        """
+        path = self.rt.settings.holidays_file
+        try:
+            holidays = load_holidays(path)
+        except HolidayFileError as exc:
+            if str(exc) != self._holiday_error:
+                self._holiday_error = str(exc)
+                log.error("scheduler: %s; public holidays are not applied until it is fixed", exc)
+            holidays = self._calendar.holidays if self._calendar is not None else Holidays()
+        else:
+            self._holiday_error = None
+        if self._calendar is None or self._calendar.holidays is not holidays:
+            self._calendar = Calendar(self.rt.settings, holidays)
         return self._calendar
 
     @property
@@ -156,11 +180,12 @@ class Scheduler:
         async with self._busy:
             await self.tick()
             assert self.leadership is not None
+            leased = isinstance(self.leadership, LeaseLeadership)
             try:
                 async with self.rt.db.session() as session:
                     await record_tick(
                         session=session, name=LEASE_NAME, holder=self.leadership.holder,
-                        now=utcnow(), ttl=timedelta(minutes=1),
+                        now=utcnow(), status_ttl=None if leased else STATUS_TTL,
                     )  # fmt: skip
             except Exception:
                 log.warning("scheduler: could not record the tick", exc_info=True)

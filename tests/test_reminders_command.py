@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
 from sqlmodel import select
 
+from bot import cli
+from bot.runtime import Runtime
 from models.audit import AuditLog
+from models.base import utcnow
 from models.members import Role, member_by_telegram
+from models.reminders import schedule_notice
 from scheduler.engine import Scheduler
+from tests.conftest import make_settings
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
@@ -140,3 +150,30 @@ async def test_a_bad_number_of_days_is_explained(bot: RunningBot) -> None:
     assert (await tamar.reply()).text.startswith("Write /reminders, or /reminders 14")
     await tamar.send("/reminders 30")
     assert "Coming up in the next 30 days:" in (await tamar.reply()).text
+
+
+def test_lagbot_reminders_prints_the_list_on_a_terminal(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    async def prepare() -> None:
+        runtime = Runtime(make_settings(db_url))
+        await runtime.prepare_data()
+        async with runtime.db.session() as session:
+            member = await make_member(session)
+            assert member.id is not None
+            await schedule_notice(
+                session=session, key="grant:5:results", member_id=member.id,
+                text="…", title="Grant results", due_at=utcnow() + timedelta(days=2),
+            )  # fmt: skip
+        await runtime.db.dispose()
+
+    asyncio.run(prepare())
+    monkeypatch.chdir(tmp_path)  # no developer .env
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("ENVIRONMENT", "test")
+    assert cli.main(["reminders", "--days", "7", "--language", "en"]) == 0
+    out = capsys.readouterr().out
+    assert "The scheduler has not run yet." in out
+    assert "Grant results · 1 recipients" in out
+    with pytest.raises(SystemExit):
+        cli.main(["reminders", "--days", "0"])

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+from pathlib import Path
 
 import pytest
 
@@ -13,6 +15,7 @@ from models.members import Member
 from models.reminders import cancel_notice, schedule_notice
 from scheduler.engine import Scheduler
 from scheduler.providers import DueItem
+from tests.conftest import make_settings
 from tests.factories import make_member
 from tests.reminders_helpers import ListProvider, Spec, at, log_rows, outbox
 
@@ -321,3 +324,35 @@ async def test_pending_excludes_what_the_next_tick_will_skip(
     scheduler = scheduler_of(rt)
     scheduler.clock = lambda: at("2026-05-05 11:30")
     assert await scheduler.pending() == []
+
+
+async def test_a_broken_holidays_file_is_reported_and_reminders_keep_going(
+    db_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    holidays = tmp_path / "holidays.toml"
+    holidays.write_text('fixed = ["05-05"]\n', encoding="utf-8")
+    runtime = Runtime(make_settings(db_url, holidays_file=holidays))
+    await runtime.prepare_data()
+    try:
+        provider = ListProvider()
+        scheduler_of(runtime).register(provider)
+        first, second = await members(runtime, 2)
+        provider.add(
+            Spec("a", first.id or 0, "x", at("2026-05-05 10:00"), at("2026-05-20 10:00")),
+            Spec("b", second.id or 0, "y", at("2026-05-05 10:00"), at("2026-05-20 10:00")),
+        )
+        # 5 May is a holiday in this LAG's file: nothing goes.
+        assert await scheduler_of(runtime).tick(at("2026-05-05 10:00")) == 0
+        # A typo in the file: it is reported once, and reminders are not held back by it.
+        holidays.write_text('fixed = ["5 May"]\n', encoding="utf-8")
+        os.utime(holidays, (1, 1))
+        with caplog.at_level(logging.ERROR, logger="scheduler.engine"):
+            assert await scheduler_of(runtime).tick(at("2026-05-05 10:01")) == 0  # last good file
+            await scheduler_of(runtime).tick(at("2026-05-05 10:02"))
+        assert len([r for r in caplog.records if "5 May" in r.message]) == 1
+        # Fixed (without 5 May any more): read again without a restart.
+        holidays.write_text('fixed = ["01-01"]\n', encoding="utf-8")
+        os.utime(holidays, (2, 2))
+        assert await scheduler_of(runtime).tick(at("2026-05-05 10:03")) == 2
+    finally:
+        await runtime.db.dispose()
