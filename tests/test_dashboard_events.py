@@ -258,3 +258,20 @@ async def test_board_sees_events_but_cannot_change_them(
     async with rt.db.session() as session:
         event = await session.get(Event, event_id)
         assert event is not None and event.status == EventStatus.DRAFT
+
+
+async def test_overview_and_member_page_show_events(rt: Runtime, secretariat: Browser) -> None:
+    async with rt.db.session() as session:
+        nino = await make_member(session, name="Nino")
+    event_id = await new_event(rt, secretariat, deadline=local(rt, 8, 18))
+    await secretariat.post(f"/admin/events/{event_id}/publish")
+    async with rt.db.session() as session:
+        event = await session.get(Event, event_id)
+        member = await session.get(Member, nino.id)
+        assert event is not None and member is not None
+        await answer_and_notify(rt, session, event, member, "going", channel="sms", now=utcnow())
+    overview = text_of(await secretariat.get("/admin"))
+    assert "მალე" in overview and "საერთო კრება" in overview and "მოდის 1" in overview
+    assert "პასუხი" in overview  # the answer deadline
+    profile = text_of(await secretariat.get(f"/admin/members/{nino.id}"))
+    assert "ღონისძიებები და დასწრება" in profile and "საერთო კრება · მოდის" in profile

@@ -116,3 +116,20 @@ async def test_live_results_hide_small_groups_then_close_and_export(
     csv = await secretariat.get(f"/admin/polls/{poll_id}.csv")
     assert csv.status_code == 200 and "V0" in csv.text  # a named poll: the votes
     assert (await board.get(f"/admin/polls/{poll_id}.csv")).status_code == 403
+
+
+async def test_a_named_vote_shows_on_the_members_page(rt: Runtime, secretariat: Browser) -> None:
+    async with rt.db.session() as session:
+        voter = await make_member(session, name="Voter")
+    poll_id = await send_poll(rt, secretariat)
+    async with rt.db.session() as session:
+        poll = await session.get(Poll, poll_id)
+        member = await session.get(Member, voter.id)
+        assert poll is not None and member is not None
+        await cast_vote(
+            session=session, poll=poll, member=member, choices=[2], channel="sms",
+            app_secret=rt.settings.secret_key, youth_ages=(14, 29),
+        )  # fmt: skip
+    profile = text_of(await secretariat.get(f"/admin/members/{voter.id}"))
+    assert "სად ჩავატაროთ შემდეგი კრება? P1 — კაბალი" in profile
+    assert "იხურება" in text_of(await secretariat.get("/admin"))  # the overview lists it

@@ -15,6 +15,7 @@ from web.pages import (
     events,
     members,
     overview,
+    panels,
     polls,
     simulator,
 )
@@ -36,6 +37,7 @@ MENU: list[tuple[str, str, bool]] = [
 def dashboard_routes() -> list[BaseRoute]:
     if not NAV:
         NAV.extend(MENU)
+    panels.register()
     return [
         Mount("/admin/static", app=StaticFiles(directory=STATIC), name="dashboard-static"),
         *auth.routes(),
