@@ -2,9 +2,11 @@
 
 What a ballot should show is versioned in the database (`PollRecipient.ballot_rev`, bumped
 by votes and by the close); `ballot_shown_rev` is what was last edited in. A poke schedules
-one paced pass over the stale ballots of a poll a moment later (so a burst of votes costs
-one edit per ballot); the scheduler tick pokes again for anything left stale, so a restart
-or a Telegram error never leaves a ballot wrong for long.
+one pass over the stale ballots of a poll a moment later, and at most one pass per poll every
+`spacing` seconds (so a burst of votes with live totals costs one edit per ballot, not one
+per vote); the edits go through the bot's shared rate limiter, behind members' replies.
+The scheduler tick pokes again for anything left stale, so a restart or a Telegram error
+never leaves a ballot wrong for long.
 """
 
 from __future__ import annotations
@@ -40,10 +42,12 @@ class Edit:
 
 class BallotRefresher:
     delay = 1.5  # seconds to gather a burst of votes into one pass
+    spacing = 15.0  # at least this long between two passes over one poll (live totals)
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
         self._pending: set[int] = set()
+        self._last_pass: dict[int, float] = {}
 
     def poke(self, poll_id: int) -> None:
         app = self.rt.telegram_app
@@ -54,14 +58,18 @@ class BallotRefresher:
 
     async def _later(self, poll_id: int) -> None:
         app = self.rt.telegram_app
+        loop = asyncio.get_running_loop()
+        last = self._last_pass.get(poll_id)
+        start_at = loop.time() + self.delay
+        if last is not None:
+            start_at = max(start_at, last + self.spacing)
         try:
-            waited = 0.0
-            while waited < self.delay:
+            while loop.time() < start_at:
                 if app is None or not app.running:
                     return  # shutting down: the ballots stay stale until the next start
                 await asyncio.sleep(0.05)
-                waited += 0.05
-            self._pending.discard(poll_id)
+            self._pending.discard(poll_id)  # votes from now on need another pass
+            self._last_pass[poll_id] = loop.time()
             await self.flush(poll_id)
         finally:
             self._pending.discard(poll_id)

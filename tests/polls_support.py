@@ -37,7 +37,8 @@ async def polls_bot(db_url: str, tmp_path: Path, **overrides: Any) -> AsyncItera
     }
     values.update(overrides)
     async with running_bot(db_url, **values) as bot:
-        refresher_of(bot.rt).delay = 0.2
+        refresher = refresher_of(bot.rt)
+        refresher.delay, refresher.spacing = 0.2, 0.5
         yield bot
 
 
