@@ -109,7 +109,18 @@ class TelegramSender:
                 )
             )
         location = payload.get("location")
-        if location:
+        if location and location.get("title") and location.get("address"):
+            steps.append(  # a venue: the pin with the place's name and address
+                lambda: bot.send_venue(
+                    chat_id=chat_id,
+                    latitude=float(location["lat"]),
+                    longitude=float(location["lon"]),
+                    title=str(location["title"])[:256],
+                    address=str(location["address"])[:256],
+                    rate_limit_args=args,
+                )
+            )
+        elif location:
             steps.append(
                 lambda: bot.send_location(
                     chat_id=chat_id,

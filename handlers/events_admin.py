@@ -35,6 +35,7 @@ from models.event_reports import (
 from models.event_rsvps import (
     Attendee,
     CheckInError,
+    attendance_overview,
     attendees,
     check_in,
     count,
@@ -456,6 +457,21 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _going_page(rt, update, member, int(parts[2]), int(parts[3]))
 
 
+async def stats_lines(session: AsyncSession, language: str) -> list[str]:
+    """For /stats (hook "stats.section.events"): events held and attendance so far."""
+    o = await attendance_overview(session=session)
+    return [
+        t(
+            "events.stats_line",
+            language,
+            events=o["events"],
+            checkins=o["checkins"],
+            attendees=o["attendees"],
+            going=o["going"],
+        )
+    ]
+
+
 def setup(rt: Runtime) -> None:
     add_command(
         rt,
@@ -475,6 +491,7 @@ def setup(rt: Runtime) -> None:
         rt, "quorum", quorum_command, description_key="events.cmd_quorum", access=Access.SECRETARIAT
     )
     register_export(rt, "attendance", export_attendance, usage_key="events.export_usage")
+    rt.hooks["stats.section.events"] = stats_lines
     rt.add_telegram_handler(
         CallbackQueryHandler(
             on_button, pattern=r"^ev:(a:(att|sheet|q|csv):\d+|c[iu]:\d+:\d+|cp:\d+:\d+)$"

@@ -156,14 +156,15 @@ def calendar_file(event: Event, language: str, settings: Settings, now: datetime
     }
 
 
-def _map_pin(event: Event) -> dict[str, object]:
+def _map_pin(event: Event, language: str) -> dict[str, object]:
+    """A venue (pin, name and address) when the event has coordinates (bot.senders)."""
     if not event.has_location:
         return {}
     return {
         "location": {
             "lat": event.latitude,
             "lon": event.longitude,
-            "title": event.title.get("ka", ""),
+            "title": event.title_in(language),
             "address": event.place,
         }
     }
@@ -195,7 +196,7 @@ def announcement(
         buttons=rsvp_buttons(event, language, None),
         sms_text=f"{sms}\n{sms_how_to_answer(event, language)}",
         document=calendar_file(event, language, settings, now),
-        extra=_map_pin(event),
+        extra=_map_pin(event, language),
     )
 
 
@@ -239,7 +240,7 @@ def change_notice(
         ),
         buttons=rsvp_buttons(event, language, answer),
         document=calendar_file(event, language, settings, now),
-        extra=_map_pin(event),
+        extra=_map_pin(event, language),
     )
 
 

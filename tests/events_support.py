@@ -86,4 +86,14 @@ async def secretariat(bot: RunningBot, *, language: str = "ka") -> tuple[Virtual
 
 
 # No SMS quiet hours, so an announcement goes out whatever hour the tests run at.
-DAYTIME = {"sms_quiet_weekdays": "00:00-00:00", "sms_quiet_weekends": "00:00-00:00"}
+DAYTIME: dict[str, Any] = {
+    "sms_quiet_weekdays": "00:00-00:00",
+    "sms_quiet_weekends": "00:00-00:00",
+}
+
+
+async def last_answer(bot: RunningBot, user: VirtualUser) -> dict[str, Any]:
+    """The bot's answerCallbackQuery to the user's latest button press (waits for it)."""
+    answer = await bot.tg.wait_until(lambda: user.callback_answers[-1])
+    assert isinstance(answer, dict)
+    return answer

@@ -16,7 +16,7 @@ from models.base import utcnow
 from models.event_rsvps import EventRsvp
 from models.events import Event
 from models.members import Role
-from tests.events_support import DAYTIME, PLACE, published, sms_member, tg_member
+from tests.events_support import DAYTIME, PLACE, last_answer, published, sms_member, tg_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot, running_bot
 
@@ -289,8 +289,7 @@ async def test_members_pressing_secretariat_buttons_are_refused(bot: RunningBot,
     event = await published(bot.rt)
     await nino.replies(2)
     await nino.press_data(data.format(id=event.id))
-    await bot.tg.wait_until(lambda: nino.callback_answers[-1] is not None)
-    assert nino.callback_answers[-1]["text"] == NOT_ALLOWED
+    assert (await last_answer(bot, nino))["text"] == NOT_ALLOWED
     async with bot.rt.db.session() as session:
         fresh = await session.get(Event, event.id)
     assert fresh is not None and fresh.status == "published"

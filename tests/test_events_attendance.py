@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -55,8 +56,9 @@ async def code_of(rt: Runtime, member: Member) -> str:
             .scalars()
             .one()
         )
-    assert row.checkin_code is not None
-    return row.checkin_code
+    code: str | None = row.checkin_code
+    assert code is not None
+    return code
 
 
 async def test_check_in_by_code_twice_wrong_code_and_undo(bot: RunningBot) -> None:
@@ -243,3 +245,22 @@ def test_quorum_rule_more_than_or_at_least() -> None:
     assert quorum_needed(10, 0.5, strict=False) == 5  # at least half
     assert quorum_needed(9, 2 / 3, strict=False) == 6
     assert quorum_needed(0, 0.5, strict=True) == 1
+
+
+async def test_attendance_counts_for_stats_and_in_my_history(rt: Runtime) -> None:
+    async with rt.db.session() as session:
+        admin = await make_member(session, name="Tamar", role=Role.SECRETARIAT)
+        nino = await make_member(session, name="Nino")
+    held = await published(
+        rt, starts=utcnow() - timedelta(days=1), now=utcnow() - timedelta(days=10)
+    )
+    async with rt.db.session() as session:
+        fresh = await session.get(Event, held.id)
+        assert fresh is not None
+        await check_in(session=session, event=fresh, actor=admin, now=utcnow(), member_id=nino.id)
+    stats = rt.hooks["stats.section.events"]
+    async with rt.db.session() as session:
+        assert await stats(session, "en") == [
+            'Events: 1 held, 1 check-ins (1 different members), 0 "going" answers'
+        ]
+        assert await member_history(session=session, member_id=nino.id or 0) == (1, 0)

@@ -64,9 +64,10 @@ async def burst(bot: RunningBot) -> tuple[list[str], int, int, int]:
         )
     failed = sum(1 for r in responses if isinstance(r, BaseException) or r.status_code != 200)
     async with bot.rt.db.session() as session:
-        counts = dict(
-            (await session.execute(select(Seat.status, func.count()).group_by(Seat.status))).all()
-        )
+        rows = (
+            await session.execute(select(Seat.status, func.count()).group_by(Seat.status))
+        ).all()
+        counts: dict[str, int] = {str(status): int(n) for status, n in rows}
     return phones, counts.get(SeatStatus.SEATED, 0), counts.get(SeatStatus.WAITING, 0), failed
 
 

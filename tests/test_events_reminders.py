@@ -4,6 +4,7 @@ per-event offsets, moved and cancelled events, /reminders' view ahead, and the w
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
@@ -23,7 +24,7 @@ START = datetime(2030, 6, 12, 15, 0, tzinfo=TBILISI).astimezone(UTC)  # a Wednes
 PUBLISHED = START - timedelta(days=11)
 
 
-async def members(rt: Runtime, *names: str, **fields: object) -> list[Member]:
+async def members(rt: Runtime, *names: str, **fields: Any) -> list[Member]:
     async with rt.db.session() as session:
         return [await make_member(session, name=name, **fields) for name in names]
 

@@ -15,7 +15,14 @@ from models.audit import AuditLog
 from models.base import utcnow
 from models.event_rsvps import EventRsvp
 from models.events import Event
-from tests.events_support import DAYTIME, published, sms_member, tg_member
+from tests.events_support import (
+    DAYTIME,
+    PLACE,
+    last_answer,
+    published,
+    sms_member,
+    tg_member,
+)
 from tests.harness import RunningBot, running_bot
 
 GOING, MAYBE, NOT_GOING = "მოვალ", "შეიძლება", "ვერ მოვალ"
@@ -27,7 +34,7 @@ async def bot(db_url: str) -> AsyncIterator[RunningBot]:
         yield running
 
 
-async def test_announcement_brings_card_buttons_calendar_file_and_map_pin(bot: RunningBot) -> None:
+async def test_announcement_brings_card_buttons_calendar_file_and_venue(bot: RunningBot) -> None:
     nino, _ = await tg_member(bot)
     event = await published(bot.rt, capacity=30, lat=41.8266, lon=46.2790)
     card, ics, pin = await nino.replies(3)
@@ -35,6 +42,7 @@ async def test_announcement_brings_card_buttons_calendar_file_and_map_pin(bot: R
     assert f"კოდი: E{event.id}" in card.text
     assert "თავისუფალი ადგილები: 30 / 30" in card.text
     assert nino.buttons(card) == [[GOING, MAYBE, NOT_GOING]]
+    assert card.reply_markup is not None
     data = [b["callback_data"] for row in card.reply_markup["inline_keyboard"] for b in row]
     assert data == [f"ev:r:{event.id}:g", f"ev:r:{event.id}:m", f"ev:r:{event.id}:n"]
     assert all(len(d.encode()) <= 64 for d in data)
@@ -44,8 +52,10 @@ async def test_announcement_brings_card_buttons_calendar_file_and_map_pin(bot: R
     assert str(start.tzinfo) == "Asia/Tbilisi"
     assert start == event.starts_at  # the same instant, shown in Tbilisi time
     assert str(vevent["summary"]) == "მეფუტკრეობის ტრენინგი"
-    assert pin.location is not None
-    assert (pin.location["latitude"], pin.location["longitude"]) == pytest.approx((41.8266, 46.279))
+    assert pin.venue is not None  # the pin with the place's name and address
+    location = pin.venue["location"]
+    assert (location["latitude"], location["longitude"]) == pytest.approx((41.8266, 46.279))
+    assert pin.venue["title"] == "მეფუტკრეობის ტრენინგი" and pin.venue["address"] == PLACE
 
 
 async def test_english_member_gets_the_english_title_and_buttons(bot: RunningBot) -> None:
@@ -73,8 +83,7 @@ async def test_going_edits_the_message_with_a_check_in_code_and_twice_changes_no
     edits = len(card.history)
 
     await nino.press("✓ მოვალ")
-    await bot.tg.wait_until(lambda: nino.callback_answers[-1] is not None)
-    assert nino.callback_answers[-1]["text"] == "ეს პასუხი უკვე გაქვთ."
+    assert (await last_answer(bot, nino))["text"] == "ეს პასუხი უკვე გაქვთ."
     assert len(card.history) == edits  # not edited again
     async with bot.rt.db.session() as session:
         audits = (
@@ -155,8 +164,7 @@ async def test_answers_after_the_deadline_are_refused_and_the_buttons_go(bot: Ru
             .values(rsvp_deadline=utcnow() - timedelta(minutes=1))
         )
     await nino.press(GOING)
-    await bot.tg.wait_until(lambda: nino.callback_answers[-1] is not None)
-    answer = nino.callback_answers[-1]
+    answer = await last_answer(bot, nino)
     assert answer["show_alert"] is True
     assert answer["text"] == f"E{event.id}-ზე პასუხების მიღება დასრულებულია (ვადა გავიდა)."
     await bot.tg.wait_until(lambda: "პასუხების მიღება დასრულებულია." in card.text)
@@ -174,8 +182,7 @@ async def test_a_stranger_pressing_a_forwarded_button_is_told_to_register(bot: R
     await stranger.send("/start")
     await stranger.reply()
     await stranger.press_data(f"ev:r:{event.id}:g")
-    await bot.tg.wait_until(lambda: stranger.callback_answers[-1] is not None)
-    assert "/start" in stranger.callback_answers[-1]["text"]
+    assert "/start" in (await last_answer(bot, stranger))["text"]
     async with bot.rt.db.session() as session:
         assert (
             await session.execute(select(EventRsvp).where(col(EventRsvp.answer).is_not(None)))
