@@ -168,3 +168,34 @@ async def test_the_simulator_and_a_real_twilio_sms_get_the_same_answers(bot: Run
     captured = [body for to, body in bot.rt.capture.sent if to == SIM]
     assert captured == [m.body for m in bot.tw.messages_to(real_phone)]
     assert bot.tw.messages_to(SIM) == []  # nothing ever left for a test number
+
+
+async def test_a_villager_registered_in_the_simulator_stays_out_of_the_books(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    """JOIN by SMS in the simulator: a real registration, but a simulated member."""
+    async with rt.db.session() as session:
+        await make_member(session, name="Real")
+    await secretariat.get("/admin/simulator")
+    answers = ["JOIN", "1", "1", "1", "1", "ნინო სიმულაცია", "1", "3", "1990"]
+    for text in answers:
+        sent = await secretariat.post("/admin/simulator/send", {"phone": "5", "text": text})
+        assert sent.status_code == 303
+    async with rt.db.session() as session:
+        registered = (
+            (await session.execute(select(Member).where(Member.name == "ნინო სიმულაცია")))
+            .scalars()
+            .one()
+        )
+    assert registered.is_simulated and registered.phone == "+995500000005"
+    chat = text_of(await secretariat.get("/admin/simulator?phone=5"))
+    assert "ნინო სიმულაცია" in chat and "სიმულაცია" in chat
+    assert "1 აქტიური წევრი" in text_of(await secretariat.get("/admin"))  # only "Real"
+    listing = text_of(await secretariat.get("/admin/members?q=ნინო"))
+    assert "ამ ფილტრით წევრი ვერ მოიძებნა" in listing
+    csv = await secretariat.get("/admin/members.csv")
+    assert "ნინო სიმულაცია" not in csv.text and "Real" in csv.text
+    await secretariat.post("/admin/simulator/wipe")
+    async with rt.db.session() as session:
+        names = (await session.execute(select(Member.name))).scalars().all()
+    assert names == ["Real"]
