@@ -74,7 +74,10 @@ class ScheduledBroadcasts:
     async def due(
         self, *, session: AsyncSession, now: datetime, settings: Settings
     ) -> list[DueItem]:
-        schedules = await due_schedules(session=session, now=now)
+        # Own short transactions: the caller's session stays untouched, so on SQLite it holds
+        # no write lock while each run is published in its own transaction.
+        async with self.rt.db.session() as own:
+            schedules = await due_schedules(session=own, now=now)
         published = False
         for schedule_id in [s.id for s in schedules if s.id is not None]:
             try:
