@@ -125,7 +125,7 @@ class Scheduler:
         except HolidayFileError as exc:
             if str(exc) != self._holiday_error:
                 self._holiday_error = str(exc)
-                log.error("scheduler: %s; public holidays are not applied until it is fixed", exc)
+                log.error("scheduler: %s; until it is fixed the last good holidays apply", exc)
             holidays = self._calendar.holidays if self._calendar is not None else Holidays()
         else:
             self._holiday_error = None
