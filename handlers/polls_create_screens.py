@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import t
-from bot.outbound import Button, quiet_until
+from bot.outbound import Button, quiet_until, with_stop_line
 from bot.runtime import Runtime
 from bot.sms.encoding import sms_info
 from bot.sms.translit import to_latin_sms
@@ -130,7 +130,10 @@ async def preview(
     communities = await communities_by_id(session)
     youth = (settings.youth_min_age, settings.youth_max_age)
     found = await aud.reach(session=session, audience=audience, now=now, settings=settings)
-    sms = sms_ballot(poll, language, settings)
+    sms = with_stop_line(sms_ballot(poll, language, settings), language, "sms")  # as sent
+    reminder = poll.reminder_at
+    if rt.scheduler is not None:  # moved out of quiet hours and holidays, as it will be
+        reminder = rt.scheduler.calendar.plan(reminder, not_after=poll.closes_at).send_at
     yes_no = {True: t("polls.yes", language), False: t("polls.no", language)}
     summary = t(
         "polls.np_summary",
@@ -138,7 +141,7 @@ async def preview(
         audience=aud.summary(audience, language, communities, youth, settings),
         count=aud.reach_text(found, language),
         closes=when(poll.closes_at, language, settings),
-        reminder=when(poll.reminder_at, language, settings),
+        reminder=when(reminder, language, settings),
         kind=t("polls.np_multiple" if poll.multiple else "polls.np_single", language),
         privacy=t("polls.np_anonymous" if poll.anonymous else "polls.np_named", language),
         live=yes_no[poll.results_live],

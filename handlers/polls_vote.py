@@ -9,11 +9,11 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.error import BadRequest
-from telegram.ext import ContextTypes
+from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import t
 from bot.outbound import sms_body
-from bot.roles import _language_of
+from bot.roles import Access, _language_of, add_command
 from bot.runtime import Runtime, runtime_of
 from bot.senders import keyboard
 from bot.sms.context import SmsRequest
@@ -140,6 +140,29 @@ async def on_ballot_press(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         poke(rt, poll.id)  # the member's other ballot messages, and live totals
 
 
+async def vote_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/vote: the ballots of every poll open for this member, again (a lost ballot, a new phone)."""
+    rt = runtime_of(context)
+    user, message = update.effective_user, update.effective_message
+    assert user is not None and message is not None
+    ballots: list[tuple[str, dict[str, object]]] = []
+    async with rt.db.session() as session:
+        member = await member_by_telegram(session=session, telegram_id=user.id)
+        assert member is not None and member.id is not None  # add_command checked
+        language = member.language
+        for poll in await open_polls_for_member(session=session, member_id=member.id, now=utcnow()):
+            mine = await current_choices(
+                session=session, poll=poll, member_id=member.id, app_secret=rt.settings.secret_key
+            )
+            results = await poll_results(session=session, poll=poll) if poll.results_live else None
+            shown = ballot_message(poll, language, rt.settings, chosen=mine, results=results)
+            ballots.append((shown.text, shown.telegram_payload()))
+    if not ballots:
+        await message.reply_text(t("polls.vote_none", language))
+    for text, payload in ballots:
+        await message.reply_text(text, reply_markup=keyboard(payload))
+
+
 # -- SMS ------------------------------------------------------------------------------------
 async def reply_about_poll(request: SmsRequest, poll: Poll | None, text: str) -> None:
     """Answer like request.reply, but as `poll_ack:<id>` so an anonymous poll can blank it."""
@@ -247,8 +270,7 @@ async def resolve_bare_number(request: SmsRequest) -> Handler | None:
 
 
 def setup_voting(rt: Runtime) -> None:
-    from telegram.ext import CallbackQueryHandler
-
+    add_command(rt, "vote", vote_command, description_key="polls.cmd_vote", access=Access.MEMBER)
     rt.add_telegram_handler(
         CallbackQueryHandler(on_ballot_press, pattern=r"^pv:\d{1,9}:(\d{1,2}|w)$")
     )

@@ -212,3 +212,19 @@ async def test_the_code_typed_with_georgian_or_cyrillic_letters_still_works(
 async def test_sms_help_explains_how_to_vote(bot: RunningBot) -> None:
     [help_text] = await bot.sms(PHONE, "HELP")
     assert "P7 2 - ხმის მიცემა P7 გამოკითხვაში (P7 0 აუქმებს ხმას)" in help_text
+
+
+async def test_vote_shows_the_open_ballots_again(bot: RunningBot) -> None:
+    nino = bot.tg.user()
+    await add_member(bot, nino, phone=False)
+    await nino.send("/vote")
+    assert (await nino.reply()).text == "ამჟამად თქვენთვის ღია გამოკითხვა არ არის."
+    poll = await send_poll(bot)
+    await nino.reply()
+    await nino.press("2) 5 დეკემბერი")
+    await bot.tg.wait_until(lambda: "✓ 2) 5 დეკემბერი" in nino.last().labels)
+    await nino.send("/vote")
+    again = await nino.reply()
+    assert again.text.startswith(f"📊 {poll.code}") and "✓ 2) 5 დეკემბერი" in again.labels
+    await nino.press("3) 10 დეკემბერი")  # the newest copy works like the first
+    await bot.tg.wait_until(lambda: "✓ 3) 10 დეკემბერი" in nino.last().labels)
