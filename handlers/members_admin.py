@@ -268,7 +268,21 @@ async def members_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         )
         return
     text, keyboard = await _members_page(rt, language, flt, page)
+    await _audit_view(rt, update, "members.view", flt.encode())
     await _reply(update, text, reply_markup=keyboard)
+
+
+async def _audit_view(rt: Runtime, update: Update, action: str, target: str) -> None:
+    """Looking at members' data is an admin action too (who looked, with which filter)."""
+    admin = await telegram_member(rt, update)
+    async with rt.db.session() as session:
+        await record_audit(
+            session=session,
+            action=action,
+            actor_member_id=admin.id if admin else None,
+            actor_label="telegram",
+            target=target[:120],
+        )
 
 
 async def on_members_page(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -279,6 +293,7 @@ async def on_members_page(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     _, language = await _admin(rt, update)
     _, page, code = query.data.split(":", 2)
     text, keyboard = await _members_page(rt, language, MemberFilter.decode(code), int(page))
+    await _audit_view(rt, update, "members.view", f"{code} p{page}")
     await query.edit_message_text(text, reply_markup=keyboard)  # type: ignore[arg-type]
 
 
@@ -319,6 +334,7 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     async with rt.db.session() as session:
         stats = await member_stats(session=session, settings=rt.settings, now=utcnow())
         communities = await list_communities(session=session)
+    await _audit_view(rt, update, "stats.view", "members")
     await _reply(update, stats_text(stats, communities, language, rt.settings))
 
 

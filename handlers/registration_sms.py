@@ -15,7 +15,7 @@ from bot.sms.grammar import clean
 from bot.sms.translit import to_latin_sms
 from handlers._members_common import notify_secretariat
 from models.base import utcnow
-from models.dialogs import advance_dialog, start_dialog
+from models.dialogs import advance_dialog, end_dialog, start_dialog
 from models.member_fields import Choice
 from models.members import SmsScript
 from models.registration import answer, current_prompt
@@ -99,10 +99,13 @@ async def _ask(request: SmsRequest, prompt: Prompt, *, page: int = 0) -> None:
     await request.reply(pages[page])
 
 
-def _is_join(rt: Runtime, text: str) -> bool:
+def _keyword(rt: Runtime, text: str) -> str | None:
+    """The keyword a one-word message is (`join`, `forget`, `mydata`), if any."""
     words = clean(text).split()
-    keyword = rt.sms_router.match_keyword(words[0]) if len(words) == 1 else None
-    return keyword is not None and keyword.name == "join"
+    keyword = rt.sms_router.match_keyword(words[0]) if words else None
+    if keyword is None or (keyword.name == "join" and len(words) != 1):
+        return None
+    return keyword.name
 
 
 async def join(request: SmsRequest) -> None:
@@ -127,8 +130,15 @@ async def on_step(request: SmsRequest) -> None:
     prompt = await current_prompt(
         session=request.session, settings=rt.settings, channel=SMS, dialog=dialog
     )
-    if _is_join(rt, text):  # JOIN again: the same question, nothing lost
+    keyword = _keyword(rt, text)
+    if keyword == "join":  # JOIN again: the same question, nothing lost
         await _ask(request, prompt)
+        return
+    if keyword in ("forget", "mydata"):  # not a name: the draft is all there is
+        if keyword == "forget":
+            await end_dialog(session=request.session, channel=SMS, address=request.phone)
+        key = "registration.sms_draft_deleted" if keyword == "forget" else "registration.sms_draft"
+        await request.reply(request.t(key))
         return
     if text == "0" and prompt.numbered and prompt.choices:
         page = dialog.data.get("sms_page")

@@ -224,3 +224,42 @@ async def test_stop_everywhere_and_resume_on_telegram(bot: RunningBot) -> None:
     async with bot.rt.db.session() as session:
         fresh = await session.get(Member, member_id)
         assert fresh is not None and fresh.sms_opt_out_at is None
+
+
+async def test_blocking_the_bot_makes_telegram_unreachable_until_unblocked(
+    bot: RunningBot,
+) -> None:
+    user = bot.tg.user(language_code="en")
+    async with bot.rt.db.session() as session:
+        member = await make_member(session, name="Blocker", telegram=user.id, phone=PHONE)
+        member_id = member.id
+    await user.block_bot()
+
+    async def reachable() -> bool:
+        async with bot.rt.db.session() as session:
+            fresh = await session.get(Member, member_id)
+            assert fresh is not None
+            return fresh.telegram_reachable()
+
+    for _ in range(50):
+        if not await reachable():
+            break
+        await asyncio.sleep(0.1)
+    assert not await reachable()
+    async with bot.rt.db.session() as session:
+        fresh = await session.get(Member, member_id)
+        assert fresh is not None
+        rows = await queue_for_member(
+            session=session,
+            settings=bot.settings,
+            member=fresh,
+            message=Outgoing(text="Meeting"),
+            kind="announcement",
+        )
+    assert [r.channel for r in rows] == ["sms"]  # announcements go by SMS meanwhile
+    await user.unblock_bot()
+    for _ in range(50):
+        if await reachable():
+            break
+        await asyncio.sleep(0.1)
+    assert await reachable()

@@ -119,6 +119,17 @@ async def test_children_under_14_are_refused_by_sms(bot: RunningBot) -> None:
     assert await _member(bot, phone) is None
 
 
+async def test_forget_and_mydata_in_the_middle_are_not_taken_for_a_name(bot: RunningBot) -> None:
+    phone = "+995599445570"
+    for answer in ("JOIN", "4", "YES", "YES"):
+        await bot.sms(phone, answer)
+    assert "nothing has been saved" in (await bot.sms(phone, "MYDATA"))[0]
+    assert "was deleted" in (await bot.sms(phone, "FORGET"))[0]
+    async with bot.rt.db.session() as session:
+        assert await get_dialog(session=session, channel="sms", address=phone) is None
+    assert "JOIN" in (await bot.sms(phone, "Forget Me"))[0]  # no dialog: the newcomer hint
+
+
 # -- every SMS prompt fits in two parts, in every language and script ---------------------
 
 
