@@ -13,6 +13,7 @@ from web.pages import (
     broadcasts,
     event_door,
     events,
+    grants,
     members,
     overview,
     panels,
@@ -29,6 +30,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin/events", "nav.events", False),
     ("/admin/polls", "nav.polls", False),
     ("/admin/broadcasts", "nav.broadcasts", False),
+    ("/admin/grants", "nav.grants", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
 ]
@@ -48,5 +50,6 @@ def dashboard_routes() -> list[BaseRoute]:
         *event_door.routes(),
         *polls.routes(),
         *broadcasts.routes(),
+        *grants.routes(),
         *simulator.routes(),
     ]
