@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 GSM7_BASIC = frozenset(
-    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞ\x1bÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")
+GSM7_EXTENSION = frozenset("^{}\\[~]|€\f")  # two septets each: ESC + the character
+# (ESC itself, 0x1B, is the extension prefix, not a character a message can carry.)
 
 
 @dataclass(frozen=True)
