@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import update
 from sqlmodel import col, select
 
@@ -288,3 +289,23 @@ async def test_sign_out_everywhere_else(
     assert (await browser.post("/admin/account/signout-others")).status_code == 303
     assert (await second_browser.get("/admin")).status_code == 303
     assert (await browser.get("/admin")).status_code == 200
+
+
+async def test_the_secretariat_disables_an_account_and_its_sessions_end(
+    rt: Runtime, secretariat: Browser, board: Browser
+) -> None:
+    listing = text_of(await secretariat.get("/admin/accounts"))
+    assert "Board" in listing and "Secretariat" in listing
+    assert (await board.get("/admin/accounts")).status_code == 403
+    async with rt.db.session() as session:
+        from models.dashboard import WebAccount
+
+        board_id = (
+            await session.execute(select(WebAccount.id).where(WebAccount.name == "Board"))
+        ).scalar_one()
+    done = await secretariat.post(f"/admin/accounts/{board_id}/toggle")
+    assert done.headers["location"] == "/admin/accounts?done=disabled"
+    assert (await board.get("/admin")).status_code == 303  # signed out at once
+    assert "web.account_disabled" in await actions(rt)
+    with pytest.raises(SystemExit, match="disabled"):  # and no new link for it either
+        await make_link(rt.settings, cli_args(name="Board", role="board"))

@@ -8,6 +8,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from web.pages import (
+    accounts,
     audit,
     auth,
     broadcasts,
@@ -33,6 +34,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin/grants", "nav.grants", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
+    ("/admin/accounts", "nav.accounts", True),
 ]
 
 
@@ -46,6 +48,7 @@ def dashboard_routes() -> list[BaseRoute]:
         *overview.routes(),
         *members.routes(),
         *audit.routes(),
+        *accounts.routes(),
         *events.routes(),
         *event_door.routes(),
         *polls.routes(),
