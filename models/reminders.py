@@ -13,7 +13,7 @@ a reminder go once, however many ticks or processes run. Outcomes::
 skipped in /reminders; restoring deletes the row. `scheduler_lease` is the single-scheduler
 lease on SQLite (on PostgreSQL an advisory lock decides and the row only reports who runs).
 `scheduled_notice` is a one-off personal message at a time, for capabilities that need no
-provider of their own::
+provider of their own (erased with the member on /forget)::
 
     scheduled ──due──> (sent by the scheduler: see reminder_log "notice:<key>")
         └──cancel_notice──> cancelled
@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from models.base import UTCDateTime, utcnow
+from models.privacy import register_eraser
 
 OUTCOMES = ("queued", "unreachable", "skipped", "cancelled", "sent_now")
 
@@ -305,3 +306,14 @@ async def notices_between(
         .order_by(col(ScheduledNotice.due_at), col(ScheduledNotice.id))
     )
     return list(result.scalars())
+
+
+async def erase_notices(session: AsyncSession, member_id: int, _values: list[str]) -> int:
+    """/forget: notices still waiting for the member go (their text may be personal)."""
+    result = await session.execute(
+        delete(ScheduledNotice).where(col(ScheduledNotice.member_id) == member_id)
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+register_eraser(erase_notices)

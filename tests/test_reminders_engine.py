@@ -8,11 +8,13 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlmodel import select
 
 from bot.runtime import Runtime
 from bot.settings import Settings
 from models.members import Member
-from models.reminders import cancel_notice, schedule_notice
+from models.privacy import erase_member
+from models.reminders import ScheduledNotice, cancel_notice, schedule_notice
 from scheduler.engine import Scheduler
 from scheduler.providers import DueItem
 from tests.conftest import make_settings
@@ -356,3 +358,20 @@ async def test_a_broken_holidays_file_is_reported_and_reminders_keep_going(
         assert await scheduler_of(runtime).tick(at("2026-05-05 10:03")) == 2
     finally:
         await runtime.db.dispose()
+
+
+async def test_forget_removes_the_members_waiting_notices(rt: Runtime) -> None:
+    (nino,) = await members(rt, 1)
+    assert nino.id is not None
+    async with rt.db.session() as session:
+        await schedule_notice(
+            session=session, key="grant:8:result:nino", member_id=nino.id,
+            text="ნინო, თქვენი განაცხადი შეირჩა", due_at=at("2026-05-05 10:00"),
+        )  # fmt: skip
+    async with rt.db.session() as session:
+        member = await session.get(Member, nino.id)
+        assert member is not None
+        await erase_member(session=session, member=member, channel="telegram")
+    async with rt.db.session() as session:
+        assert (await session.execute(select(ScheduledNotice))).scalars().all() == []
+    assert await scheduler_of(rt).tick(at("2026-05-05 10:00")) == 0
