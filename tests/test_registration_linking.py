@@ -179,5 +179,3 @@ async def _finish(bot: RunningBot, user: VirtualUser) -> None:
     await user.press("✅ Done")
     await user.press("✅ Confirm")
     await _text(bot, user, "Congratulations")
-
-
