@@ -36,6 +36,7 @@ from web.guard import (
     current_staff,
     page,
     runtime,
+    same_origin,
     set_session_cookie,
     with_headers,
 )
@@ -196,7 +197,8 @@ async def switch_language(request: Request) -> Response:
     if staff is not None:
         import hmac
 
-        if not hmac.compare_digest(str(form.get("csrf", "")), staff.csrf):
+        given = str(form.get("csrf", ""))
+        if not same_origin(request) or not hmac.compare_digest(given, staff.csrf):
             return await error_page(request, staff, 403, "errors.csrf")
         async with runtime(request).db.session() as session:
             account = await session.get(WebAccount, staff.account.id)
