@@ -143,12 +143,12 @@ async def claim_batch(
 ) -> list[OutboxMessage]:
     """Atomically take up to `limit` due rows for sending, most urgent first.
 
-    One statement: `UPDATE outbox SET status='sending' … WHERE id IN (SELECT … LIMIT n)
-    AND status='queued' RETURNING *`. On PostgreSQL the inner SELECT is `FOR UPDATE SKIP
-    LOCKED`, so concurrent senders never wait on, nor take, each other's rows; SQLite ignores
-    FOR UPDATE, and there the single conditional UPDATE (under BEGIN IMMEDIATE, see bot.db)
-    is what makes the claim atomic. `urgent_only_bulk` (quiet hours) leaves non-urgent bulk
-    rows where they are.
+    One statement: `WITH picked AS (SELECT id … LIMIT n) UPDATE outbox SET status='sending' …
+    WHERE id IN (SELECT id FROM picked) AND status='queued' RETURNING *`. On PostgreSQL the
+    pick is `FOR UPDATE SKIP LOCKED` (and MATERIALIZED), so concurrent senders never wait
+    on, nor take, each other's rows; SQLite ignores FOR UPDATE, and there the single
+    conditional UPDATE (under BEGIN IMMEDIATE, see bot.db) is what makes the claim atomic.
+    `urgent_only_bulk` (quiet hours) leaves non-urgent bulk rows where they are.
     """
     now = now or utcnow()
     pick = select(OutboxMessage.id).where(
@@ -169,10 +169,13 @@ async def claim_batch(
     pick = pick.order_by(col(OutboxMessage.priority), col(OutboxMessage.id)).limit(limit)
     if session.bind is not None and session.bind.dialect.name == "postgresql":
         pick = pick.with_for_update(skip_locked=True)
+    # A materialized CTE: PostgreSQL may otherwise run a LIMIT … SKIP LOCKED sub-select more
+    # than once for one UPDATE, and claim more (and other) rows than asked.
+    picked = pick.cte("picked").prefix_with("MATERIALIZED", dialect="postgresql")
     result = await session.execute(
         update(OutboxMessage)
         .where(
-            col(OutboxMessage.id).in_(pick.scalar_subquery()),
+            col(OutboxMessage.id).in_(select(picked.c.id)),
             col(OutboxMessage.status) == OutStatus.QUEUED,
         )
         .values(
