@@ -1,5 +1,5 @@
-"""/editgrant G3: the secretariat's card of a call, and its actions — change any field, publish,
-close the competition, cancel.
+"""/editgrant G3: the secretariat changes any field of a call from its card (handlers.grants_admin
+has the card and publish / close / cancel).
 
 A change applicants rely on (a date, the range, co-financing, who may apply, the manual) of a
 published call is sent to everyone still in the running; a wider audience is announced to the
@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
@@ -22,126 +21,41 @@ from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
 from handlers import events_audience as aud
 from handlers import grants_forms as forms
+from handlers.grants_admin import (
+    FIELD_KEYS,
+    P,
+    ask_confirm,
+    life_cycle,
+    show_admin,
+)
 from handlers.grants_forms import admin_member, answer_stale, chat_send
 from handlers.grants_notify import (
     announce,
-    notify_cancel,
     notify_change,
-    publish_and_announce,
     publish_sessions,
 )
-from handlers.grants_render import card, error_text, markup
+from handlers.grants_render import error_text, markup
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
 from models.grants import (
     APPLICANT_TYPES,
-    NOTIFYING,
     PHASES,
     REQUIRED_PHASES,
     GrantCall,
     GrantInputError,
     GrantStateError,
     GrantStatus,
-    apply_changes,
     call_by_code,
     get_call,
-    info_sessions,
-    mark_cancelled,
-    mark_closed,
 )
-from models.grants_applicants import ACTIVE, stage_counts
-from models.grants_labels import phase_label, stage_label
+from models.grants_changes import NOTIFYING, apply_changes
 from models.members import Member
 
 ORDER = 60
 FLOW = "editgrant"
-P = "gre"
-FIELD_KEYS = {
-    "title": "grants.field_title",
-    "description": "grants.field_description",
-    "translations": "grants.field_translations",
-    "priorities": "grants.field_priorities",
-    "types": "grants.field_types",
-    "amount": "grants.field_amount",
-    "cofinancing": "grants.field_cofinancing",
-    "manual": "grants.field_manual",
-    "sessions": "grants.field_sessions",
-    "audience": "grants.field_audience",
-}
 CLEARABLE = {"manual": {"manual_url": None}, "sessions": {}} | {
     name: {name: None} for name in PHASES if name not in REQUIRED_PHASES
 }
-
-
-def field_label(name: str, language: str) -> str:
-    if name in PHASES:
-        return phase_label(name, language)
-    return {
-        "title": t("grants.field_title", language),
-        "description": t("grants.field_description", language),
-        "translations": t("grants.field_translations", language),
-        "priorities": t("grants.field_priorities", language),
-        "types": t("grants.field_types", language),
-        "amount": t("grants.field_amount", language),
-        "cofinancing": t("grants.field_cofinancing", language),
-        "manual": t("grants.field_manual", language),
-        "sessions": t("grants.field_sessions", language),
-        "audience": t("grants.field_audience", language),
-    }[name]
-
-
-def status_label(call: GrantCall, language: str) -> str:
-    return {
-        GrantStatus.DRAFT: t("grants.status_draft", language),
-        GrantStatus.PUBLISHED: t("grants.status_published", language),
-        GrantStatus.CLOSED: t("grants.status_closed", language),
-        GrantStatus.CANCELLED: t("grants.status_cancelled", language),
-    }[GrantStatus(call.status)]
-
-
-async def admin_view(
-    rt: Runtime, session: AsyncSession, call: GrantCall, language: str, now: datetime
-) -> tuple[str, list[list[Button]]]:
-    """The card with status, stage counts and audience, and the secretariat's buttons."""
-    assert call.id is not None
-    sessions = await info_sessions(session=session, call=call)
-    counts = await stage_counts(session=session, grant_id=call.id)
-    communities = await aud.communities_of(session)
-    interests = aud.load_interests(rt.settings.interests_file)
-    stages = " · ".join(f"{stage_label(s, language)} {n}" for s, n in counts.items() if n)
-    lines = [
-        card(call, sessions, language, rt.settings, now),
-        "",
-        status_label(call, language),
-        t("grants.admin_applicants", language, counts=stages or "0", code=call.code),
-        t("grants.admin_audience", language,
-          audience=aud.summary(call.audience, language, communities, interests)),
-    ]  # fmt: skip
-    rows: list[list[Button]] = []
-    if call.status in (GrantStatus.DRAFT, GrantStatus.PUBLISHED):
-        names = [*FIELD_KEYS, *PHASES]
-        buttons = [Button(field_label(n, language), f"{P}:f:{call.id}:{n}") for n in names]
-        rows += [buttons[i : i + 3] for i in range(0, len(buttons), 3)]
-        actions = [Button(t("grants.btn_cancel_call", language), f"{P}:cancel:{call.id}")]
-        if call.status == GrantStatus.DRAFT:
-            actions.insert(0, Button(t("grants.btn_publish", language), f"{P}:pub:{call.id}"))
-        else:
-            actions.insert(0, Button(t("grants.btn_close_call", language), f"{P}:close:{call.id}"))
-        rows.append(actions)
-    return "\n".join(lines), rows
-
-
-async def show_admin(
-    rt: Runtime, update: Update, grant_id: int, language: str, note: str = ""
-) -> None:
-    async with rt.db.session() as session:
-        call = await get_call(session=session, grant_id=grant_id)
-        rows: list[list[Button]] = []
-        if call is None:
-            text = t("grants.unknown_code", language, code=f"G{grant_id}")
-        else:
-            text, rows = await admin_view(rt, session, call, language, utcnow())
-    await chat_send(update, f"{note}\n\n{text}" if note else text, rows)
 
 
 async def editgrant_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -309,56 +223,6 @@ async def _start_field(
     await _ask_field(rt, update, outcome, member.language)
 
 
-async def _confirm(update: Update, text: str, yes: Button, language: str) -> None:
-    await chat_send(update, text, [[yes, Button(t("grants.btn_back", language), f"{P}:back")]])
-
-
-async def _life_cycle(
-    rt: Runtime, update: Update, member: Member, action: str, grant_id: int
-) -> None:
-    """Publish, close or cancel (after its confirmation)."""
-    language, now = member.language, utcnow()
-    try:
-        async with rt.db.session() as session:
-            call = await get_call(session=session, grant_id=grant_id, lock=True)
-            if call is None:
-                return
-            if action == "pub":
-                audience, reached = await publish_and_announce(rt, session, call, member, now)
-                note = t("grants.published", language, code=call.code, audience=audience,
-                         reached=reached)  # fmt: skip
-            elif action == "closey":
-                await mark_closed(session=session, call=call, actor=member, now=now)
-                note = t("grants.closed", language, code=call.code)
-            else:
-                await mark_cancelled(session=session, call=call, actor=member, now=now)
-                told = await notify_cancel(rt, session, call, now)
-                note = t("grants.cancelled", language, code=call.code, told=told)
-    except (GrantInputError, GrantStateError) as exc:
-        note = error_text(exc, language, rt.settings.tz)
-    rt.delivery.wake()
-    await show_admin(rt, update, grant_id, language, note=note)
-
-
-async def _ask_confirm(
-    rt: Runtime, update: Update, member: Member, action: str, grant_id: int
-) -> None:
-    language = member.language
-    async with rt.db.session() as session:
-        call = await get_call(session=session, grant_id=grant_id)
-        if call is None:
-            return
-        counts = await stage_counts(session=session, grant_id=grant_id)
-    active = sum(n for stage, n in counts.items() if stage in ACTIVE)
-    if action == "close":
-        text = t("grants.confirm_close", language, code=call.code, active=active)
-        yes = Button(t("grants.btn_close_call", language), f"{P}:closey:{grant_id}")
-    else:
-        text = t("grants.confirm_cancel", language, code=call.code, active=active)
-        yes = Button(t("grants.btn_cancel_call", language), f"{P}:cancely:{grant_id}")
-    await _confirm(update, text, yes, language)
-
-
 async def _in_dialog(
     rt: Runtime, update: Update, member: Member, action: str, parts: list[str]
 ) -> None:
@@ -452,9 +316,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if action == "f" and parts[3] in (*FIELD_KEYS, *PHASES):
             await _start_field(rt, update, member, grant_id, parts[3])
         elif action in ("close", "cancel"):
-            await _ask_confirm(rt, update, member, action, grant_id)
+            await ask_confirm(rt, update, member, action, grant_id)
         elif action in ("pub", "closey", "cancely"):
-            await _life_cycle(rt, update, member, action, grant_id)
+            await life_cycle(rt, update, member, action, grant_id)
         return
     if action == "back":
         await query.answer()

@@ -1,7 +1,7 @@
 """Deadline reminders of the grant competition (a scheduler provider), and the grants section of
 the weekly digest.
 
-Rules (models.grants_applicants.deadline_recipients):
+Rules (models.grants_recipients):
 
 - 14, 3 and 1 day before each deadline (the idea / expression-of-interest deadline and the
   full application deadline), with the days left and what to submit.
@@ -30,7 +30,8 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.grants_render import days_left, interest_button, short
 from models.grants import DEADLINES, GrantCall, GrantStatus
-from models.grants_applicants import GrantApplicant, applicant_of, concerns, deadline_recipients
+from models.grants_applicants import GrantApplicant, applicant_of
+from models.grants_recipients import concerns, deadline_recipients
 from models.members import Member
 from scheduler.digest import DigestSection
 from scheduler.providers import DueItem, WindowProvider

@@ -17,8 +17,10 @@ Status::
       │                    └──cancel──> cancelled          (applicants are told)
       └──cancel──> cancelled
 
-Interest and applicants' stages live in models.grants_applicants; counts and CSV in
-models.grants_reports. Every change is audited (`grant.*`).
+The vocabulary and the checks are in models.grants_input, changes to a call in
+models.grants_changes, interest and applicants' stages in models.grants_applicants, who a
+reminder concerns in models.grants_recipients, counts and CSV in models.grants_reports.
+Every change is audited (`grant.*`).
 """
 
 from __future__ import annotations
@@ -39,16 +41,24 @@ from models.audit import record_audit
 from models.base import UTCDateTime, utcnow
 from models.events import Event, EventStatus
 from models.grants_input import (
-    MAX_DESCRIPTION,
-    MAX_TITLE,
+    APPLICANT_TYPES,
+    DEADLINES,
     MAX_URL,
+    PHASES,
+    REQUIRED_PHASES,
+    ApplicantType,
     GrantInputError,
     GrantStateError,
-    load_priorities,
+    check_phases,
+    check_terms,
+    check_texts,
 )
 from models.members import Member
 
-__all__ = ["GrantInputError", "GrantStateError"]
+__all__ = [  # the vocabulary and checks live in models.grants_input; importable from here too
+    "APPLICANT_TYPES", "DEADLINES", "PHASES", "REQUIRED_PHASES", "ApplicantType",
+    "GrantInputError", "GrantStateError", "check_phases", "check_terms", "check_texts",
+]  # fmt: skip
 
 
 class GrantStatus(enum.StrEnum):
@@ -56,30 +66,6 @@ class GrantStatus(enum.StrEnum):
     PUBLISHED = "published"
     CLOSED = "closed"
     CANCELLED = "cancelled"
-
-
-class ApplicantType(enum.StrEnum):
-    INDIVIDUAL = "individual"
-    COMPANY = "company"
-    COOPERATIVE = "cooperative"
-    NGO = "ngo"
-    INITIATIVE_GROUP = "initiative_group"
-    MUNICIPAL = "municipal"
-
-
-APPLICANT_TYPES: tuple[str, ...] = tuple(ApplicantType)
-# The dated phases in their required order (columns of GrantCall). Info sessions come first.
-PHASES: tuple[str, ...] = (
-    "idea_deadline",
-    "shortlist_at",
-    "training_at",
-    "full_deadline",
-    "interviews_at",
-    "results_at",
-    "contract_at",
-)
-DEADLINES: tuple[str, ...] = ("idea_deadline", "full_deadline")
-REQUIRED_PHASES = frozenset(DEADLINES)
 
 
 class GrantCall(SQLModel, table=True):
@@ -197,62 +183,6 @@ def grant_id_from_code(text: str) -> int | None:
 # -- validation -------------------------------------------------------------------------------
 
 
-def check_texts(title: dict[str, str], description: dict[str, str]) -> None:
-    if not (title.get("ka") or "").strip():
-        raise GrantInputError("grants.err_title_required")
-    if not (description.get("ka") or "").strip():
-        raise GrantInputError("grants.err_description_required")
-    if any(len(text) > MAX_TITLE for text in title.values()):
-        raise GrantInputError("grants.err_too_long", limit=MAX_TITLE)
-    if any(len(text) > MAX_DESCRIPTION for text in description.values()):
-        raise GrantInputError("grants.err_too_long", limit=MAX_DESCRIPTION)
-
-
-def check_terms(
-    priorities: list[str], applicant_types: list[str], low: int, high: int, pct: int
-) -> None:
-    known = {code for code, _ in load_priorities()}
-    if not priorities or set(priorities) - known:
-        raise GrantInputError("grants.err_priorities")
-    if not applicant_types or set(applicant_types) - set(APPLICANT_TYPES):
-        raise GrantInputError("grants.err_types")
-    if low <= 0 or low > high:
-        raise GrantInputError("grants.err_amount_order")
-    if not 0 <= pct <= 90:
-        raise GrantInputError("grants.err_percent")
-
-
-def check_phases(
-    phases: dict[str, datetime | None],
-    *,
-    now: datetime,
-    future: set[str] | None = None,
-    sessions: list[datetime] | None = None,
-    complete: bool = True,
-) -> None:
-    """Deadlines present (unless not `complete`: a form half filled), every phase later than
-    the one before, the phases in `future` (default: all) after `now`, and info sessions
-    (their start times) before the idea deadline."""
-    for name in REQUIRED_PHASES if complete else ():
-        if phases.get(name) is None:
-            raise GrantInputError("grants.err_phase_missing", phase=name)
-    previous: tuple[str, datetime] | None = None
-    for name in PHASES:
-        moment = phases.get(name)
-        if moment is None:
-            continue
-        if (future is None or name in future) and moment <= now:
-            raise GrantInputError("grants.err_phase_past", phase=name)
-        if previous is not None and moment <= previous[1]:
-            raise GrantInputError(
-                "grants.err_phase_order", phase=name, previous=previous[0], when=previous[1]
-            )
-        previous = (name, moment)
-    idea = phases.get("idea_deadline")
-    if idea is not None and sessions and max(sessions) >= idea:
-        raise GrantInputError("grants.err_session_after_deadline", when=idea)
-
-
 async def linkable_events(
     *,
     session: AsyncSession,
@@ -291,7 +221,7 @@ def check_draft(draft: GrantDraft, *, now: datetime, sessions: list[Event]) -> N
 # -- life cycle -------------------------------------------------------------------------------
 
 
-async def _audit(
+async def audit_call(
     session: AsyncSession,
     action: str,
     call: GrantCall,
@@ -331,12 +261,12 @@ async def create_call(
     )
     session.add(call)
     await session.flush()
-    await _link(session, call, [e.id for e in sessions if e.id is not None])
-    await _audit(session, "grant.create", call, actor)
+    await link_sessions(session, call, [e.id for e in sessions if e.id is not None])
+    await audit_call(session, "grant.create", call, actor)
     return call
 
 
-async def _link(session: AsyncSession, call: GrantCall, event_ids: list[int]) -> None:
+async def link_sessions(session: AsyncSession, call: GrantCall, event_ids: list[int]) -> None:
     assert call.id is not None
     await session.execute(delete(GrantInfoSession).where(col(GrantInfoSession.grant_id) == call.id))
     for event_id in event_ids:
@@ -414,7 +344,7 @@ async def mark_published(
     check_phases(call.phases(), now=now, sessions=live)
     call.status, call.published_at, call.updated_at = GrantStatus.PUBLISHED, now, now
     session.add(call)
-    await _audit(session, "grant.publish", call, actor)
+    await audit_call(session, "grant.publish", call, actor)
 
 
 async def mark_cancelled(
@@ -424,7 +354,7 @@ async def mark_cancelled(
     call.status, call.cancelled_at, call.updated_at = GrantStatus.CANCELLED, now, now
     call.sequence += 1
     session.add(call)
-    await _audit(session, "grant.cancel", call, actor)
+    await audit_call(session, "grant.cancel", call, actor)
 
 
 async def mark_closed(
@@ -434,86 +364,4 @@ async def mark_closed(
     require_status(call, GrantStatus.PUBLISHED)
     call.status, call.closed_at, call.updated_at = GrantStatus.CLOSED, now, now
     session.add(call)
-    await _audit(session, "grant.close", call, actor)
-
-
-EDITABLE = frozenset(
-    {"title", "description", "priorities", "applicant_types", "min_amount", "max_amount",
-     "cofinancing_pct", "manual_url", "audience", *PHASES}
-)  # fmt: skip
-# Changes applicants hear about (on a published call).
-NOTIFYING = frozenset(
-    {"min_amount", "max_amount", "cofinancing_pct", "applicant_types", "manual_url", *PHASES}
-)
-
-
-def _jsonable(value: object) -> object:
-    return value.isoformat() if isinstance(value, datetime) else value
-
-
-async def apply_changes(
-    *,
-    session: AsyncSession,
-    call: GrantCall,
-    changes: dict[str, Any],
-    actor: Member | None,
-    now: datetime,
-    info_session_ids: list[int] | None = None,
-) -> list[str]:
-    """Change fields of a draft or published call; returns the names that really changed
-    (`info_sessions` too). The result is validated as a whole: phases stay in order, and a
-    phase moved on a published call must be in the future. A change applicants care about
-    bumps `sequence` (the caller tells them)."""
-    require_status(call, GrantStatus.DRAFT, GrantStatus.PUBLISHED)
-    unknown = set(changes) - EDITABLE
-    if unknown:
-        raise ValueError(f"cannot change {sorted(unknown)}")
-    changed = [name for name, value in changes.items() if getattr(call, name) != value]
-    after = {name: changes[name] for name in changed}
-    sessions = await info_sessions(session=session, call=call)
-    if info_session_ids is not None:
-        current = frozenset(e.id for e in sessions if e.id is not None)
-        if set(info_session_ids) != current:
-            sessions = await linkable_events(
-                session=session, event_ids=info_session_ids, now=now, keep=current
-            )
-            changed.append("info_sessions")
-    if not changed:
-        return []
-    check_texts(after.get("title", call.title), after.get("description", call.description))
-    check_terms(
-        after.get("priorities", call.priorities),
-        after.get("applicant_types", call.applicant_types),
-        after.get("min_amount", call.min_amount),
-        after.get("max_amount", call.max_amount),
-        after.get("cofinancing_pct", call.cofinancing_pct),
-    )
-    phases = {name: after.get(name, call.phase(name)) for name in PHASES}
-    moved = {name for name in PHASES if name in after and after[name] is not None}
-    live = [e.starts_at for e in sessions if e.status != EventStatus.CANCELLED]
-    future = moved if call.status == GrantStatus.PUBLISHED else None
-    check_phases(phases, now=now, future=future, sessions=live)
-    before = {name: _jsonable(getattr(call, name)) for name in changed if name in EDITABLE}
-    for name, value in after.items():
-        setattr(call, name, value)
-    if "applicant_types" in after:
-        call.applicant_types = [t for t in APPLICANT_TYPES if t in after["applicant_types"]]
-    if "info_sessions" in changed:
-        await _link(session, call, [e.id for e in sessions if e.id is not None])
-    call.updated_at = now
-    if call.status == GrantStatus.PUBLISHED and NOTIFYING & set(changed):
-        call.sequence += 1
-    session.add(call)
-    await session.flush()
-    await _audit(
-        session,
-        "grant.edit",
-        call,
-        actor,
-        {
-            "changed": changed,
-            "before": before,
-            "after": {k: _jsonable(v) for k, v in after.items()},
-        },
-    )
-    return changed
+    await audit_call(session, "grant.close", call, actor)

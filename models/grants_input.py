@@ -1,5 +1,7 @@
 """What the secretariat types for a grant call, read and checked: amounts, percentages, links,
-dates of phases, event codes. Every refusal is a `GrantInputError` with a catalog key.
+dates of phases, event codes — and the vocabulary (applicant types, phases in their order) and
+the whole-call checks (texts, terms, phases in order). Every refusal is a `GrantInputError`
+with a catalog key.
 
 Shared by /newgrant, /editgrant and (later) the dashboard, so a value is judged the same way
 everywhere. Nothing here touches the database.
@@ -7,6 +9,7 @@ everywhere. Nothing here touches the database.
 
 from __future__ import annotations
 
+import enum
 import re
 import tomllib
 import unicodedata
@@ -28,6 +31,30 @@ DEFAULT_PHASE_TIME = "10:00"  # other phases typed as a date only
 
 _DASHES = re.compile(r"\s*(?:-|–|—|\.\.|to|до|dək|მდე)\s*", re.IGNORECASE)
 _URL = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+
+
+class ApplicantType(enum.StrEnum):
+    INDIVIDUAL = "individual"
+    COMPANY = "company"
+    COOPERATIVE = "cooperative"
+    NGO = "ngo"
+    INITIATIVE_GROUP = "initiative_group"
+    MUNICIPAL = "municipal"
+
+
+APPLICANT_TYPES: tuple[str, ...] = tuple(ApplicantType)
+# The dated phases in their required order (columns of GrantCall). Info sessions come first.
+PHASES: tuple[str, ...] = (
+    "idea_deadline",
+    "shortlist_at",
+    "training_at",
+    "full_deadline",
+    "interviews_at",
+    "results_at",
+    "contract_at",
+)
+DEADLINES: tuple[str, ...] = ("idea_deadline", "full_deadline")
+REQUIRED_PHASES = frozenset(DEADLINES)
 
 
 class GrantInputError(ValueError):
@@ -166,3 +193,62 @@ def priority_name(code: str, language: str, path: Path = PRIORITIES_FILE) -> str
         if known == code:
             return names.get(language) or names.get("ka") or code
     return code
+
+
+# -- a call checked as a whole ---------------------------------------------------------------
+
+
+def check_texts(title: dict[str, str], description: dict[str, str]) -> None:
+    if not (title.get("ka") or "").strip():
+        raise GrantInputError("grants.err_title_required")
+    if not (description.get("ka") or "").strip():
+        raise GrantInputError("grants.err_description_required")
+    if any(len(text) > MAX_TITLE for text in title.values()):
+        raise GrantInputError("grants.err_too_long", limit=MAX_TITLE)
+    if any(len(text) > MAX_DESCRIPTION for text in description.values()):
+        raise GrantInputError("grants.err_too_long", limit=MAX_DESCRIPTION)
+
+
+def check_terms(
+    priorities: list[str], applicant_types: list[str], low: int, high: int, pct: int
+) -> None:
+    known = {code for code, _ in load_priorities()}
+    if not priorities or set(priorities) - known:
+        raise GrantInputError("grants.err_priorities")
+    if not applicant_types or set(applicant_types) - set(APPLICANT_TYPES):
+        raise GrantInputError("grants.err_types")
+    if low <= 0 or low > high:
+        raise GrantInputError("grants.err_amount_order")
+    if not 0 <= pct <= 90:
+        raise GrantInputError("grants.err_percent")
+
+
+def check_phases(
+    phases: dict[str, datetime | None],
+    *,
+    now: datetime,
+    future: set[str] | None = None,
+    sessions: list[datetime] | None = None,
+    complete: bool = True,
+) -> None:
+    """Deadlines present (unless not `complete`: a form half filled), every phase later than
+    the one before, the phases in `future` (default: all) after `now`, and info sessions
+    (their start times) before the idea deadline."""
+    for name in REQUIRED_PHASES if complete else ():
+        if phases.get(name) is None:
+            raise GrantInputError("grants.err_phase_missing", phase=name)
+    previous: tuple[str, datetime] | None = None
+    for name in PHASES:
+        moment = phases.get(name)
+        if moment is None:
+            continue
+        if (future is None or name in future) and moment <= now:
+            raise GrantInputError("grants.err_phase_past", phase=name)
+        if previous is not None and moment <= previous[1]:
+            raise GrantInputError(
+                "grants.err_phase_order", phase=name, previous=previous[0], when=previous[1]
+            )
+        previous = (name, moment)
+    idea = phases.get("idea_deadline")
+    if idea is not None and sessions and max(sessions) >= idea:
+        raise GrantInputError("grants.err_session_after_deadline", when=idea)

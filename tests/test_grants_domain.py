@@ -15,13 +15,13 @@ from models.grants import (
     GrantInputError,
     GrantStateError,
     GrantStatus,
-    apply_changes,
     create_call,
     grant_id_from_code,
     mark_cancelled,
     mark_published,
 )
 from models.grants_applicants import Stage, allowed_next, register_interest, set_stage, withdraw
+from models.grants_changes import apply_changes
 from models.grants_input import (
     parse_amount_range,
     parse_event_codes,

@@ -9,8 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.runtime import Runtime
 from handlers.grants_reminders import digest_section
-from models.grants import GrantCall, apply_changes, create_call, mark_cancelled
+from models.grants import GrantCall, create_call, mark_cancelled
 from models.grants_applicants import GrantApplicant, Stage, set_stage, withdraw
+from models.grants_changes import apply_changes
 from models.members import Member
 from models.outbox import OutboxMessage
 from scheduler.engine import Scheduler
