@@ -50,6 +50,7 @@ from models.events import (
 from models.members import Member, member_by_telegram
 
 ORDER = 60
+MAX_LIST_TEXT = 3500
 ANSWERS = {"g": "going", "m": "maybe", "n": "no", "w": None}
 
 
@@ -134,6 +135,8 @@ async def events_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if not lines:
         text = t("events.list_empty", language)
     else:
+        while len("\n\n".join(lines)) > MAX_LIST_TEXT:  # Telegram's limit is 4096
+            lines, buttons = lines[:-1], buttons[:-1]
         text = t("events.list_head", language) + "\n\n" + "\n\n".join(lines)
     if attended:
         text += "\n\n" + t("events.history_line", language, count=attended)

@@ -1,18 +1,23 @@
 """200 villagers text `YES E12` at the same moment for 50 seats.
 
 Exactly 50 must be going and 150 waitlisted, with waitlist places 1…150 each given once, on a
-SQLite file and on PostgreSQL (run the file with DATABASE_URL=postgresql+asyncpg://… for the
-latter). The seat is taken under the seat pool's row lock (models.seats): SELECT … FOR UPDATE on
-PostgreSQL, and the database write lock that BEGIN IMMEDIATE takes at the start of every SQLite
-transaction (bot.db).
+SQLite file and on PostgreSQL (run this file with DATABASE_URL=postgresql+asyncpg://… for the
+latter). The seat is taken under the seat pool's row lock (models.seats): SELECT … FOR UPDATE
+on PostgreSQL, and on SQLite the database write lock that BEGIN IMMEDIATE takes at the start of
+every transaction (bot.db).
 
-`test_without_the_lock_the_count_goes_wrong` is the control: it removes that locking and shows
-the same burst going wrong —
+All 200 signed webhooks are posted at once. On a heavily loaded machine the server may not
+take some in time (the database pool's 30-second wait runs out: HTTP 500); those are re-sent
+with the same MessageSid, as SMS providers retry, and the MessageSid de-duplication makes a
+re-send safe — the answer counts once whatever happened to the first try.
+
+`test_without_the_lock_seats_are_oversold` is the control: it removes that locking and shows
+the same burst giving more than 50 seats —
 - PostgreSQL: `models.seats._for_update` is monkeypatched to return the query unchanged (no
-  FOR UPDATE), so concurrent answers count the same free seats and more than 50 get one;
-- SQLite: `bot.db._serialize_sqlite_writers` is monkeypatched to open transactions with a plain
-  (deferred) BEGIN instead of BEGIN IMMEDIATE, so concurrent answers fail on the write lock or
-  take seats others already counted.
+  FOR UPDATE), so concurrent answers count the same free seats;
+- SQLite: `bot.db._serialize_sqlite_writers` is monkeypatched to open no transaction at all
+  (no BEGIN IMMEDIATE: every statement commits on its own), so concurrent answers count the
+  same free seats there too.
 """
 
 from __future__ import annotations
@@ -33,16 +38,16 @@ from models.seats import Seat, SeatStatus
 from tests.conftest import ON_POSTGRES
 from tests.events_support import DAYTIME, published
 from tests.factories import make_member
-from tests.fakes.twilio_api import inbound_sms_params, twilio_signature
+from tests.fakes.twilio_api import inbound_sms_params, new_sid, twilio_signature
 from tests.harness import LAG_NUMBER, RunningBot, running_bot
 
-SEATS, PEOPLE = 50, 200
+SEATS, PEOPLE, RESENDS = 50, 200, 3
 
 
-async def burst(bot: RunningBot) -> tuple[list[str], int, int, int]:
+async def burst(bot: RunningBot) -> tuple[list[str], int, int]:
     """Publish a 50-seat event, then 200 signed `YES E<id>` webhooks at once.
 
-    Returns (phones, seated, waiting, failed webhooks)."""
+    Returns (phones, seated, waiting); fails if a webhook still failed after the re-sends."""
     event = await published(bot.rt, capacity=SEATS)
     async with bot.rt.db.session() as session:  # in the audience, not announced to: no SMS yet
         members = [
@@ -50,43 +55,52 @@ async def burst(bot: RunningBot) -> tuple[list[str], int, int, int]:
         ]
     phones = [m.phone or "" for m in members]
     url = bot.base_url + "/sms/inbound"
-    async with httpx.AsyncClient(timeout=120, limits=httpx.Limits(max_connections=None)) as client:
+    sids = {phone: new_sid("SM") for phone in phones}
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=90, limits=limits) as client:
 
-        async def webhook(phone: str) -> httpx.Response:
+        async def webhook(phone: str) -> bool:
             params = inbound_sms_params(
-                account_sid=bot.tw.account_sid, from_=phone, to=LAG_NUMBER, body=f"YES E{event.id}"
-            )
-            signature = twilio_signature(url, params, bot.tw.auth_token)
-            return await client.post(url, data=params, headers={"X-Twilio-Signature": signature})
+                account_sid=bot.tw.account_sid, from_=phone, to=LAG_NUMBER,
+                body=f"YES E{event.id}", message_sid=sids[phone],
+            )  # fmt: skip
+            headers = {"X-Twilio-Signature": twilio_signature(url, params, bot.tw.auth_token)}
+            try:
+                response = await client.post(url, data=params, headers=headers)
+            except httpx.HTTPError:
+                return False
+            return response.status_code == 200
 
-        responses = await asyncio.gather(
-            *(webhook(phone) for phone in phones), return_exceptions=True
-        )
-    failed = sum(1 for r in responses if isinstance(r, BaseException) or r.status_code != 200)
+        pending = phones
+        for _ in range(1 + RESENDS):
+            results = await asyncio.gather(*(webhook(phone) for phone in pending))
+            pending = [phone for phone, ok in zip(pending, results, strict=True) if not ok]
+            if not pending:
+                break
+    assert not pending, f"{len(pending)} webhooks failed even after {RESENDS} re-sends"
     async with bot.rt.db.session() as session:
         rows = (
             await session.execute(select(Seat.status, func.count()).group_by(Seat.status))
         ).all()
-        counts: dict[str, int] = {str(status): int(n) for status, n in rows}
-    return phones, counts.get(SeatStatus.SEATED, 0), counts.get(SeatStatus.WAITING, 0), failed
+    counts: dict[str, int] = {str(status): int(n) for status, n in rows}
+    return phones, counts.get(SeatStatus.SEATED, 0), counts.get(SeatStatus.WAITING, 0)
 
 
 async def test_200_simultaneous_yes_for_50_seats(db_url: str) -> None:
     async with running_bot(db_url, **DAYTIME) as bot:
-        phones, seated, waiting, failed = await burst(bot)
-        assert (failed, seated, waiting) == (0, SEATS, PEOPLE - SEATS)
-        replies = [(await bot.sms_replies(phone, 1, timeout=60))[0] for phone in phones]
+        phones, seated, waiting = await burst(bot)
+        assert (seated, waiting) == (SEATS, PEOPLE - SEATS)
+        replies = [(await bot.sms_replies(phone, 1, timeout=90))[0] for phone in phones]
+    assert all(len(bot.tw.messages_to(phone)) == 1 for phone in phones)  # one answer each
     going = [r for r in replies if r.startswith("გელოდებით")]
-    places = sorted(
-        int(m[1]) for r in replies if (m := re.search(r"მოლოდინის სიაში ხართ №(\d+)", r))
-    )
+    waitlisted = [re.search(r"მოლოდინის სიაში ხართ №(\d+)", r) for r in replies]
+    places = sorted(int(m[1]) for m in waitlisted if m)
     assert len(going) == SEATS
     assert places == list(range(1, PEOPLE - SEATS + 1))  # every place in line given exactly once
 
 
-def _deferred_sqlite_writers(engine: AsyncEngine) -> None:
-    """bot.db's SQLite set-up, but with a plain BEGIN: the write lock is taken only at the
-    first write, after the free seats were counted."""
+def _no_sqlite_transactions(engine: AsyncEngine) -> None:
+    """bot.db's SQLite set-up without BEGIN IMMEDIATE: each statement commits on its own."""
 
     @sa_event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -97,20 +111,14 @@ def _deferred_sqlite_writers(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
-    @sa_event.listens_for(engine.sync_engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
 
-
-async def test_without_the_lock_the_count_goes_wrong(
+async def test_without_the_lock_seats_are_oversold(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if ON_POSTGRES:
         monkeypatch.setattr(seats, "_for_update", lambda query, session: query)
     else:
-        monkeypatch.setattr(bot.db, "_serialize_sqlite_writers", _deferred_sqlite_writers)
+        monkeypatch.setattr(bot.db, "_serialize_sqlite_writers", _no_sqlite_transactions)
     async with running_bot(db_url, **DAYTIME) as running:
-        _, seated, waiting, failed = await burst(running)
-    assert (failed, seated, waiting) != (0, SEATS, PEOPLE - SEATS)
-    if ON_POSTGRES:
-        assert seated > SEATS  # oversold
+        _, seated, _ = await burst(running)
+    assert seated > SEATS
