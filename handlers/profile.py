@@ -209,7 +209,7 @@ async def _set(
     error: FieldError | None = None
     note: str | None = None
     async with rt.db.session() as session:
-        fresh = await session.get(Member, member.id)
+        fresh = await session.get(Member, member.id, with_for_update=True)
         assert fresh is not None
         try:
             result = await change_field(
@@ -249,7 +249,7 @@ async def _toggle_interest(rt: Runtime, update: Update, member: Member, code: st
     query = update.callback_query
     assert query is not None
     async with rt.db.session() as session:
-        fresh = await session.get(Member, member.id)
+        fresh = await session.get(Member, member.id, with_for_update=True)
         assert fresh is not None
         try:
             await change_field(

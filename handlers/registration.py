@@ -34,7 +34,7 @@ from handlers.core import FALLBACK_GROUP, help_text, language_keyboard, set_memb
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog
 from models.members import member_by_telegram
-from models.registration import Outcome, answer, current_prompt
+from models.registration import Outcome, answer, current_prompt, locked_dialog
 from models.registration_finish import bootstrap_role
 from models.registration_prompts import FLOW, TELEGRAM, Contact, Prompt
 
@@ -147,7 +147,7 @@ async def _apply(
     stale: Prompt | None = None
     outcome: Outcome | None = None
     async with rt.db.session() as session:
-        dialog = await get_dialog(session=session, channel=TELEGRAM, address=str(user.id))
+        dialog = await locked_dialog(session=session, channel=TELEGRAM, address=str(user.id))
         if dialog is not None and dialog.flow == FLOW:
             language = str(dialog.data.get("language") or rt.settings.default_language)
             was_phone = dialog.step == "phone"
@@ -217,7 +217,7 @@ async def _toggle(
     assert query is not None and user is not None
     outcome: Outcome | None = None
     async with rt.db.session() as session:
-        dialog = await get_dialog(session=session, channel=TELEGRAM, address=str(user.id))
+        dialog = await locked_dialog(session=session, channel=TELEGRAM, address=str(user.id))
         if dialog is not None and dialog.flow == FLOW and dialog.step == "interests":
             language = str(dialog.data.get("language") or rt.settings.default_language)
             outcome = await answer(

@@ -227,8 +227,9 @@ def interest_choices(path: Path, language: str, selected: list[str]) -> list[Cho
 
 
 def interest_labels(path: Path, codes: list[str], language: str) -> list[str]:
-    known = {i.code: i for i in load_interests(path)}
-    return [known[c].name(language) for c in codes if c in known]
+    """Names of the chosen interests, in the data file's order."""
+    chosen = set(codes)
+    return [i.name(language) for i in load_interests(path) if i.code in chosen]
 
 
 def _folded(text: str) -> set[str]:

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bot.settings import Settings
 from models.dialogs import Dialog, advance_dialog, end_dialog
@@ -69,6 +70,19 @@ class Outcome:
 
 
 # -- where the flow is ------------------------------------------------------------------------
+
+
+async def locked_dialog(*, session: AsyncSession, channel: str, address: str) -> Dialog | None:
+    """The dialog row, locked until commit on PostgreSQL (two quick taps never lose one).
+
+    SQLite needs no lock: every write transaction there starts with BEGIN IMMEDIATE.
+    """
+    result = await session.execute(
+        select(Dialog)
+        .where(col(Dialog.channel) == channel, col(Dialog.address) == address)
+        .with_for_update()
+    )
+    return result.scalars().first()
 
 
 async def current_prompt(

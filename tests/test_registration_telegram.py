@@ -303,3 +303,23 @@ async def test_cancel_deletes_the_draft_and_any_first_message_starts_over(
     await user.send("hello?")  # not a command: still offered the languages
     message = await _message(bot, user, "Choose a language")
     assert message.labels == ["ქართული", "Azərbaycanca", "Русский", "English"]
+
+
+async def test_quick_taps_on_interests_are_never_lost(bot: RunningBot) -> None:
+    user = bot.tg.user(language_code="en")
+    await _to_step(bot, user, "birth_year")
+    await user.send("1980")
+    await _until(bot, user, "gender")
+    await user.press("No, skip")
+    await _until(bot, user, "What interests you")
+    for label in ("Tourism", "Culture", "Youth", "Environment"):  # no waiting in between
+        await user.press(label)
+    await bot.tg.wait_until(
+        lambda: (
+            {"✓ Tourism", "✓ Culture", "✓ Youth", "✓ Environment"} <= set(user.last().labels)
+            or None
+        )
+    )
+    await user.press("✅ Done")
+    summary = await _until(bot, user, "Please check")
+    assert "Interests: Tourism, Environment, Culture, Youth" in summary
