@@ -68,7 +68,7 @@ def holiday_section(calendar: Callable[[], Calendar]) -> DigestSection:
         session: AsyncSession, member: Member, week_start: datetime, week_end: datetime
     ) -> list[str]:
         cal = calendar()
-        last = week_end - timedelta(seconds=1)
+        last = week_end - timedelta(days=1)  # the week ends the day before the next digest
         days = cal.holidays.between(cal.local(week_start).date(), cal.local(last).date())
         language = member.language
         return [
@@ -216,7 +216,7 @@ class DigestProvider:
             language,
             start=format_date(week_start.astimezone(tz).date(), "d MMMM", locale=language),
             end=format_date(
-                (week_end - timedelta(seconds=1)).astimezone(tz).date(), "d MMMM", locale=language
+                (week_end - timedelta(days=1)).astimezone(tz).date(), "d MMMM", locale=language
             ),
         )
         blocks = [header]

@@ -29,7 +29,7 @@ EXPECTED = {
     "ka": ("თქვენი კვირა", "მაისი", "ფაშიზმზე გამარჯვების დღე"),
     "az": ("sizin həftəniz", "may", "Faşizm üzərində Qələbə günü"),
     "ru": ("ваша неделя", "мая", "День победы над фашизмом"),
-    "en": ("your week", "May", "Sat 9 May — Victory Day"),
+    "en": ("your week: 4 May – 10 May", "May", "Sat 9 May — Victory Day"),
 }
 
 
