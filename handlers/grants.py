@@ -9,7 +9,7 @@ grants_reports; SMS in grants_sms; reminders and the digest in grants_reminders.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
@@ -19,6 +19,7 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
+from handlers.core import to_inbox
 from handlers.grants_forms import chat_send
 from handlers.grants_render import card, error_text, interest_button, my_line, short
 from models.base import utcnow
@@ -48,6 +49,7 @@ from models.members import Member
 
 ORDER = 60
 FLOW = "grant_interest"
+STALE_AFTER = timedelta(hours=24)
 
 
 async def member_view(
@@ -234,6 +236,11 @@ async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Di
     member = await telegram_member(rt, update)
     message = update.effective_message
     if member is None or message is None:
+        return
+    if utcnow() - dialog.updated_at > STALE_AFTER:  # left a day ago: not an answer any more
+        async with rt.db.session() as session:
+            await end_dialog(session=session, channel="telegram", address=dialog.address)
+        await to_inbox(rt, update)
         return
     text = message.text or ""
     if dialog.step == "type":

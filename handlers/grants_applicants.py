@@ -23,6 +23,7 @@ from handlers import events_audience as aud
 from handlers.grants_forms import admin_member, chat_send
 from handlers.grants_notify import notify_stage
 from handlers.grants_render import error_text, short
+from models.audit import record_audit
 from models.base import utcnow
 from models.grants import GrantCall, GrantStateError, call_by_code, get_call
 from models.grants_applicants import (
@@ -276,6 +277,10 @@ async def send_applicants_csv(rt: Runtime, update: Update, member: Member, grant
         content = await applicants_csv(
             session=session, call=call, language=language, communities=communities,
             ages=(rt.settings.youth_min_age, rt.settings.youth_max_age), tz=rt.settings.tz,
+        )  # fmt: skip
+        await record_audit(
+            session=session, action="grant.export_applicants", actor_member_id=member.id,
+            actor_label=f"member:{member.id}", target=f"grant:{call.id}",
         )  # fmt: skip
     chat = update.effective_chat
     assert chat is not None

@@ -119,13 +119,18 @@ async def grantstats_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
     await chat_send(update, text, rows)
 
 
-async def send_counts_csv(rt: Runtime, update: Update, language: str, grant_id: int) -> None:
+async def send_counts_csv(rt: Runtime, update: Update, member: Member, grant_id: int) -> None:
+    language = member.language
     async with rt.db.session() as session:
         call = await get_call(session=session, grant_id=grant_id)
         if call is None:
             return
         counts = await grant_counts(session=session, call=call)
         communities = {c.id: c for c in await aud.communities_of(session) if c.id is not None}
+        await record_audit(
+            session=session, action="grant.export_counts", actor_member_id=member.id,
+            actor_label=f"member:{member.id}", target=f"grant:{call.id}",
+        )  # fmt: skip
     content = counts_csv(
         call, counts, language=language, communities=communities,
         ages=(rt.settings.youth_min_age, rt.settings.youth_max_age),
@@ -148,7 +153,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.answer()
     parts = query.data.split(":")
     if len(parts) == 3 and parts[1] == "csv" and parts[2].isdigit():
-        await send_counts_csv(rt, update, member.language, int(parts[2]))
+        await send_counts_csv(rt, update, member, int(parts[2]))
 
 
 async def export_grants(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -165,13 +170,8 @@ async def export_grants(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         key = "grants.export_usage" if not args else "grants.unknown_code"
         await message.reply_text(t(key, member.language, code=args[0].upper() if args else ""))
         return
-    await send_counts_csv(rt, update, member.language, call.id)
+    await send_counts_csv(rt, update, member, call.id)
     await send_applicants_csv(rt, update, member, call.id)
-    async with rt.db.session() as session:
-        await record_audit(
-            session=session, action="grant.export", actor_member_id=member.id,
-            actor_label=f"member:{member.id}", target=f"grant:{call.id}",
-        )  # fmt: skip
 
 
 def setup(rt: Runtime) -> None:

@@ -100,9 +100,10 @@ async def details(request: SmsRequest, call: GrantCall) -> None:
             full=short(call.full_deadline, language, tz),
         )
     ]
-    if call.status in (GrantStatus.CANCELLED, GrantStatus.CLOSED):
-        key = "grants.card_cancelled" if call.status == GrantStatus.CANCELLED else None
-        lines.append(request.t(key or "grants.card_closed"))
+    if call.status == GrantStatus.CANCELLED:
+        lines.append(request.t("grants.err_is_cancelled", code=call.code))
+    elif call.status == GrantStatus.CLOSED:
+        lines.append(request.t("grants.err_is_closed", code=call.code))
     mine = None
     if request.member is not None and request.member.id is not None and call.id is not None:
         mine = await applicant_of(

@@ -25,8 +25,9 @@ async def bot(db_url: str) -> AsyncIterator[RunningBot]:
 
 
 async def call_announced_to(bot: RunningBot, phone: str, **kwargs: object) -> GrantCall:
+    before = len(await bot.sms_inbox(phone))
     call = await published(bot.rt, **kwargs)  # type: ignore[arg-type]
-    await bot.sms_replies(phone, 1)
+    await bot.sms_replies(phone, before + 1)
     return call
 
 

@@ -9,7 +9,7 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.i18n import t
 from models.audit import AuditLog
@@ -188,6 +188,12 @@ async def test_counts_for_the_board_and_the_csv_files(bot: RunningBot) -> None:
     assert by_phone[older.phone or ""][5:7] == ["NGO", "თხილის საშრობი"]
     assert by_phone[older.phone or ""][11] == "Not shortlisted"
     assert "Idea received" in by_phone[older.phone or ""][13]
+
+    async with bot.rt.db.session() as session:
+        query = select(AuditLog.action).where(col(AuditLog.action).startswith("grant.export"))
+        exports = list((await session.execute(query)).scalars())
+    assert sorted(exports) == ["grant.export_applicants", "grant.export_counts",
+                               "grant.export_counts"]  # fmt: skip
 
     await board_user.send(f"/export grants {call.code}")  # personal data: the secretariat only
     assert (await board_user.reply()).text == t("core.not_allowed", "en")

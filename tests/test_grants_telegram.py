@@ -8,11 +8,13 @@ from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlmodel import select
+from sqlalchemy import update
+from sqlmodel import col, select
 
 from bot.i18n import t
 from models.audit import AuditLog
 from models.base import utcnow
+from models.dialogs import Dialog
 from models.events import Event, EventDraft, create_event
 from models.grants import GrantCall
 from models.grants_applicants import GrantApplicant
@@ -327,3 +329,21 @@ async def test_unregistered_people_are_sent_to_start(bot: RunningBot) -> None:
     stranger = bot.tg.user(language_code="ka")
     await stranger.send("/grants")
     assert (await stranger.reply()).text == t("core.not_registered", "ka")
+
+
+async def test_an_intent_left_for_a_day_does_not_swallow_later_messages(bot: RunningBot) -> None:
+    villager, member = await tg_member(bot)
+    call = await published(bot.rt)
+    await announced(bot, call.code, villager)
+    await villager.press("🙋 დაინტერესებული ვარ")
+    await villager.reply()
+    await villager.press("კოოპერატივი")
+    await villager.reply()
+    async with bot.rt.db.session() as session:
+        await session.execute(
+            update(Dialog).where(col(Dialog.address) == str(villager.id))
+            .values(updated_at=utcnow() - timedelta(days=2))
+        )  # fmt: skip
+    await villager.send("ხიდი ჩამოინგრა კაბალში")
+    assert (await villager.reply()).text == t("core.unknown_text", "ka")
+    assert await applicant_row(bot.rt, member) is None
