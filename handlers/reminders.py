@@ -193,7 +193,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await _show(query, *await render_list(rt, language, days, int(arg) if arg.isdigit() else 0))
         return
     group = await _find(rt, days, arg)
-    if group is None:
+    if group is None or group.skipped != (action == "r"):  # gone, or a stale/forged button
         await query.answer()
         await _show(query, *await render_list(rt, language, days, 0, t("reminders.gone", language)))
         return

@@ -11,6 +11,7 @@ from sqlmodel import select
 
 from bot import cli
 from bot.runtime import Runtime
+from handlers.reminders import ref_hash
 from models.audit import AuditLog
 from models.base import utcnow
 from models.members import Role, member_by_telegram
@@ -68,6 +69,9 @@ async def test_skip_then_restore_from_the_list(bot: RunningBot) -> None:
     await bot.tg.wait_until(lambda: tamar.last().text.startswith("Skipped:"))
     assert "(SKIPPED)" in tamar.last().text
     assert tamar.buttons() == [["↩ 1 restore"]]
+    # A stale "send now" (an old message, a double tap) does not send a skipped reminder.
+    await tamar.press_data(f"rem:y:7:{ref_hash('event:9:1d')}")
+    await bot.tg.wait_until(lambda: "no longer waiting" in tamar.last().text)
 
     # Nobody gets it at its time.
     assert await scheduler_of(bot).tick(at("2030-06-05 10:00")) == 0
