@@ -40,6 +40,7 @@ from models.polls import (
     cast_vote,
     current_choices,
     get_poll,
+    lock_poll,
     open_polls_for_member,
     withdraw_vote,
 )
@@ -104,6 +105,7 @@ async def on_ballot_press(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
             try:
                 numbers = [0] if action == "w" else [int(action)]
                 if poll.multiple and action != "w":
+                    await lock_poll(session, int(poll_ref))  # read-modify-write: no lost toggle
                     mine = await current_choices(
                         session=session,
                         poll=poll,

@@ -325,6 +325,12 @@ def check_choices(poll: Poll, choices: list[int]) -> list[int]:
     return unique
 
 
+async def lock_poll(session: AsyncSession, poll_id: int) -> str:
+    """Take the poll row for this transaction (see `_votable`); returns its status."""
+    status = await session.execute(select(Poll.status).where(Poll.id == poll_id).with_for_update())
+    return str(status.scalar_one())
+
+
 async def _votable(
     session: AsyncSession, poll: Poll, member: Member, now: datetime
 ) -> tuple[int, int]:
@@ -333,8 +339,7 @@ async def _votable(
     # writers anyway): two quick presses of one member cannot both insert, a close waits for
     # a vote in progress (or the vote sees the poll closed), and the one lock order leaves
     # no room for deadlocks. A hundred voters never notice the queue.
-    status = await session.execute(select(Poll.status).where(Poll.id == poll.id).with_for_update())
-    if status.scalar_one() != PollStatus.OPEN or not poll.accepts_votes(now):
+    if await lock_poll(session, poll.id) != PollStatus.OPEN or not poll.accepts_votes(now):
         raise PollError("closed")
     if not await is_recipient(session=session, poll_id=poll.id, member_id=member.id):
         raise PollError("not_recipient")
