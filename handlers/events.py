@@ -18,7 +18,7 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, _language_of, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
-from handlers.events_edit import admin_view
+from handlers.events_manage import admin_view
 from handlers.events_notify import answer_and_notify
 from handlers.events_render import (
     answer_line,
@@ -30,11 +30,11 @@ from handlers.events_render import (
 )
 from models import seats
 from models.base import utcnow
+from models.event_queries import member_history
 from models.event_rsvps import (
     RsvpOutcome,
     RsvpRefused,
     in_audience,
-    member_history,
     rsvp_counts,
     rsvp_of,
 )

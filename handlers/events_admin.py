@@ -1,5 +1,6 @@
-"""The secretariat at and around the event: /attendees, /checkin, /quorum and the attendance
-sheet (`/export attendance E12`: a CSV and a printable HTML page)."""
+"""The secretariat around the event: /attendees (with the assembly quorum), /quorum, the RSVP
+CSV and the attendance sheet (`/export attendance E12`: a CSV and a printable HTML page), and
+the attendance numbers for /stats."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from datetime import datetime
 
 from babel.dates import format_datetime
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
@@ -19,10 +20,10 @@ from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
-from handlers.events_edit import admin_member, chat_send
+from handlers.events_common import admin_member, chat_send, load_event
 from handlers.events_render import event_when
-from models.base import utcnow
 from models.communities import Community
+from models.event_queries import attendance_overview
 from models.event_reports import (
     Quorum,
     answer_label,
@@ -34,19 +35,19 @@ from models.event_reports import (
 )
 from models.event_rsvps import (
     Attendee,
-    CheckInError,
-    attendance_overview,
     attendees,
-    check_in,
     count,
-    undo_check_in,
 )
-from models.events import Event, EventKind, EventStatus, event_id_from_code, get_event
-from models.members import Member, MemberStatus
+from models.events import (
+    Event,
+    EventKind,
+    event_id_from_code,
+)
+from models.members import Member
 
 ORDER = 60  # after handlers/members_admin.py, which owns the /export command
+
 MAX_TEXT = 3800  # Telegram's limit is 4096 characters
-PAGE = 10
 
 
 def _name(person: Attendee, communities: dict[int | None, Community], language: str) -> str:
@@ -192,19 +193,8 @@ def _local(moment: datetime | None, rt: Runtime, language: str) -> str:
     return format_datetime(moment.astimezone(rt.settings.tz), "yyyy-MM-dd HH:mm", locale=language)
 
 
-async def _load(rt: Runtime, update: Update, member: Member, event_id: int | None) -> Event | None:
-    if event_id is None:
-        return None
-    async with rt.db.session() as session:
-        event = await get_event(session=session, event_id=event_id)
-    if event is None or event.status == EventStatus.DRAFT:
-        await chat_send(update, t("events.unknown_event", member.language), [])
-        return None
-    return event
-
-
 async def show_attendees(rt: Runtime, update: Update, member: Member, event_id: int) -> None:
-    event = await _load(rt, update, member, event_id)
+    event = await load_event(rt, update, member, event_id)
     if event is None:
         return
     async with rt.db.session() as session:
@@ -239,7 +229,7 @@ async def quorum_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
 
 
 async def show_quorum(rt: Runtime, update: Update, member: Member, event_id: int) -> None:
-    event = await _load(rt, update, member, event_id)
+    event = await load_event(rt, update, member, event_id)
     if event is None:
         return
     language = member.language
@@ -254,7 +244,7 @@ async def show_quorum(rt: Runtime, update: Update, member: Member, event_id: int
 
 async def send_sheet(rt: Runtime, update: Update, member: Member, event_id: int | None) -> None:
     """The attendance sheet: a CSV and a printable HTML page, in the secretariat's language."""
-    event = await _load(rt, update, member, event_id)
+    event = await load_event(rt, update, member, event_id)
     if event is None:
         return
     language = member.language
@@ -295,7 +285,7 @@ async def export_attendance(update: Update, context: ContextTypes.DEFAULT_TYPE) 
 
 
 async def send_attendees_csv(rt: Runtime, update: Update, member: Member, event_id: int) -> None:
-    event = await _load(rt, update, member, event_id)
+    event = await load_event(rt, update, member, event_id)
     if event is None:
         return
     language = member.language
@@ -310,121 +300,8 @@ async def send_attendees_csv(rt: Runtime, update: Update, member: Member, event_
     )
 
 
-# -- check-in -------------------------------------------------------------------------------
-async def checkin_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/checkin E12 4821 (code), /checkin E12 Nino (name), /checkin E12 (list of those going)."""
-    rt = runtime_of(context)
-    member = await admin_member(rt, update)
-    if member is None:
-        return
-    args = context.args or []
-    event_id = event_id_from_code(args[0]) if args else None
-    if event_id is None:
-        await chat_send(update, t("events.checkin_usage", member.language), [])
-        return
-    rest = " ".join(args[1:]).strip()
-    if rest.isdigit():
-        await _check_in(rt, update, member, event_id, code=rest)
-    elif rest:
-        await _search(rt, update, member, event_id, rest)
-    else:
-        await _going_page(rt, update, member, event_id, 0)
-
-
-async def _check_in(
-    rt: Runtime,
-    update: Update,
-    member: Member,
-    event_id: int,
-    *,
-    code: str | None = None,
-    member_id: int | None = None,
-) -> None:
-    language = member.language
-    event = await _load(rt, update, member, event_id)
-    if event is None:
-        return
-    async with rt.db.session() as session:
-        try:
-            done = await check_in(
-                session=session,
-                event=event,
-                actor=member,
-                now=utcnow(),
-                code=code,
-                member_id=member_id,
-            )
-        except CheckInError as exc:
-            await chat_send(update, t(exc.key, language, code=code or ""), [])
-            return
-        counts = count(await attendees(session=session, event=event))
-    name = done.member.name or "—"
-    if done.already:
-        when = format_datetime(done.at.astimezone(rt.settings.tz), "HH:mm", locale=language)
-        await chat_send(update, t("events.checkin_already", language, name=name, when=when), [])
-        return
-    key = "events.checkin_walk_in" if done.walk_in else "events.checkin_done"
-    text = t(key, language, name=name, present=counts.checked_in, going=counts.going)
-    undo = [[Button(t("events.btn_undo", language), f"ev:cu:{event_id}:{done.member.id}")]]
-    await chat_send(update, text, undo)
-
-
-async def _going_page(
-    rt: Runtime, update: Update, member: Member, event_id: int, page: int
-) -> None:
-    """Those going and not yet checked in, as buttons (ten a page)."""
-    language = member.language
-    event = await _load(rt, update, member, event_id)
-    if event is None:
-        return
-    async with rt.db.session() as session:
-        people = [
-            a for a in await attendees(session=session, event=event)
-            if a.status in ("going", "maybe", "waitlist") and a.rsvp.checked_in_at is None
-        ]  # fmt: skip
-    people.sort(key=lambda a: (a.status != "going", a.member.name or ""))
-    chunk = people[page * PAGE : (page + 1) * PAGE]
-    rows = [[Button(a.member.name or "—", f"ev:ci:{event_id}:{a.member.id}")] for a in chunk]
-    nav = []
-    if page > 0:
-        nav.append(Button("◀", f"ev:cp:{event_id}:{page - 1}"))
-    if (page + 1) * PAGE < len(people):
-        nav.append(Button("▶", f"ev:cp:{event_id}:{page + 1}"))
-    if nav:
-        rows.append(nav)
-    key = "events.checkin_pick" if people else "events.checkin_nobody_left"
-    await chat_send(update, t(key, language, code=event.code), rows)
-
-
-async def _search(rt: Runtime, update: Update, member: Member, event_id: int, text: str) -> None:
-    """Any active member whose name contains the text (walk-ins, people without phones)."""
-    language = member.language
-    async with rt.db.session() as session:
-        found = (
-            (
-                await session.execute(
-                    select(Member)
-                    .where(
-                        col(Member.status) == MemberStatus.ACTIVE,
-                        col(Member.is_simulated).is_(False),
-                        col(Member.name).ilike(f"%{text}%"),
-                    )
-                    .order_by(col(Member.name))
-                    .limit(PAGE)
-                )
-            )
-            .scalars()
-            .all()
-        )
-    if not found:
-        await chat_send(update, t("events.checkin_no_match", language, text=text), [])
-        return
-    rows = [[Button(m.name or "—", f"ev:ci:{event_id}:{m.id}")] for m in found]
-    await chat_send(update, t("events.checkin_choose", language), rows)
-
-
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ev:a:att|sheet|q|csv:<event>, ev:ci:<event>:<member>, ev:cu:…, ev:cp:<event>:<page>."""
+    """ev:a:att|sheet|q|csv:<event> from the event card and the attendee list."""
     rt = runtime_of(context)
     query = update.callback_query
     assert query is not None and query.data is not None
@@ -432,29 +309,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if member is None:
         return
     await query.answer()
-    parts = query.data.split(":")
-    if parts[1] == "a":
-        action, event_id = parts[2], int(parts[3])
-        if action == "att":
-            await show_attendees(rt, update, member, event_id)
-        elif action == "sheet":
-            await send_sheet(rt, update, member, event_id)
-        elif action == "q":
-            await show_quorum(rt, update, member, event_id)
-        else:
-            await send_attendees_csv(rt, update, member, event_id)
-    elif parts[1] == "ci":
-        await _check_in(rt, update, member, int(parts[2]), member_id=int(parts[3]))
-    elif parts[1] == "cu":
-        async with rt.db.session() as session:
-            event = await get_event(session=session, event_id=int(parts[2]))
-            undone = event is not None and await undo_check_in(
-                session=session, event=event, member_id=int(parts[3]), actor=member
-            )
-        key = "events.checkin_undone" if undone else "events.step_over"
-        await chat_send(update, t(key, member.language), [])
+    _, _, action, raw_id = query.data.split(":")
+    event_id = int(raw_id)
+    if action == "att":
+        await show_attendees(rt, update, member, event_id)
+    elif action == "sheet":
+        await send_sheet(rt, update, member, event_id)
+    elif action == "q":
+        await show_quorum(rt, update, member, event_id)
     else:
-        await _going_page(rt, update, member, int(parts[2]), int(parts[3]))
+        await send_attendees_csv(rt, update, member, event_id)
 
 
 async def stats_lines(session: AsyncSession, language: str) -> list[str]:
@@ -481,19 +345,10 @@ def setup(rt: Runtime) -> None:
         access=Access.SECRETARIAT,
     )
     add_command(
-        rt,
-        "checkin",
-        checkin_command,
-        description_key="events.cmd_checkin",
-        access=Access.SECRETARIAT,
-    )
-    add_command(
         rt, "quorum", quorum_command, description_key="events.cmd_quorum", access=Access.SECRETARIAT
     )
     register_export(rt, "attendance", export_attendance, usage_key="events.export_usage")
     rt.hooks["stats.section.events"] = stats_lines
     rt.add_telegram_handler(
-        CallbackQueryHandler(
-            on_button, pattern=r"^ev:(a:(att|sheet|q|csv):\d+|c[iu]:\d+:\d+|cp:\d+:\d+)$"
-        )
+        CallbackQueryHandler(on_button, pattern=r"^ev:a:(att|sheet|q|csv):\d+$")
     )

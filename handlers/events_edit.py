@@ -1,9 +1,7 @@
-"""The secretariat's event card and its actions: publish, /editevent, /cancelevent.
-
-Editing time or place of a published event notifies everyone Going, Maybe or waitlisted (with
-a fresh .ics); a larger capacity promotes from the waitlist; a wider audience is announced to
-the newcomers; cancelling notifies and closes RSVPs. Every change is audited (models.events).
-"""
+"""/editevent: change a draft or published event field by field. Changing time or place of a
+published event notifies everyone Going, Maybe or waitlisted (with a fresh .ics); more seats
+promote from the waitlist; a wider audience is announced to the newcomers. Every change is
+audited (models.events)."""
 
 from __future__ import annotations
 
@@ -11,232 +9,57 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import CallbackQuery, Update
+from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import t
 from bot.outbound import Button
-from bot.roles import Access, _language_of, add_command, telegram_member
+from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
 from handlers import events_audience as aud
 from handlers.events_audience import audience_rows
+from handlers.events_common import admin_member, answer_stale, chat_send
 from handlers.events_notify import (
     invite_audience,
-    notify_cancel,
     notify_change,
     notify_promoted,
-    publish_and_announce,
 )
-from handlers.events_render import card, markup
-from models import seats
-from models.audit import record_audit
+from handlers.events_render import markup
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
-from models.event_rsvps import promote_after_capacity_change, rsvp_counts
-from models.events import (
-    NOTIFYING_FIELDS,
-    SEAT_KIND,
-    Event,
-    EventInputError,
-    EventKind,
-    EventStateError,
-    EventStatus,
-    apply_changes,
-    event_id_from_code,
-    get_event,
-    mark_cancelled,
+from models.event_input import (
     parse_capacity,
     parse_coordinates,
     parse_end,
     parse_local_datetime,
     parse_offsets,
-    reminders_of,
+)
+from models.event_rsvps import promote_after_capacity_change
+from models.events import (
+    NOTIFYING_FIELDS,
+    Event,
+    EventInputError,
+    EventStateError,
+    EventStatus,
+    apply_changes,
+    event_id_from_code,
+    get_event,
 )
 from models.members import Member
 
 ORDER = 60
 
 FLOW = "editevent"
+
 REMOVAL: dict[str, dict[str, Any]] = {
     "location": {"latitude": None, "longitude": None},
     "capacity": {"capacity": None},
     "deadline": {"rsvp_deadline": None},
     "reminders": {"reminders": []},
 }
+
 FIELDS = ("title", "description", "time", "place", "location", "capacity", "deadline",
           "reminders", "audience")  # fmt: skip
-
-
-# -- helpers shared by the secretariat's event handlers -------------------------------------
-async def admin_member(rt: Runtime, update: Update) -> Member | None:
-    """The secretariat member behind this update, or None after a refusal (audited)."""
-    member = await telegram_member(rt, update)
-    if member is not None and member.is_admin:
-        return member
-    language = member.language if member else _language_of(update, rt)
-    key = "core.not_registered" if member is None else "core.not_allowed"
-    if update.callback_query is not None:
-        await update.callback_query.answer(t(key, language), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(t(key, language))
-    user = update.effective_user
-    async with rt.db.session() as session:
-        await record_audit(
-            session=session,
-            action="access.refused",
-            actor_member_id=member.id if member else None,
-            actor_label=f"telegram:{user.id}" if user else "telegram",
-            target="events",
-        )
-    return None
-
-
-async def chat_send(update: Update, text: str, rows: list[list[Button]]) -> None:
-    chat = update.effective_chat
-    assert chat is not None
-    await chat.send_message(text, reply_markup=markup(rows))
-
-
-async def answer_stale(query: CallbackQuery, language: str) -> None:
-    await query.answer(t("events.step_over", language))
-
-
-def status_label(event: Event, language: str) -> str:
-    return {
-        EventStatus.DRAFT: t("events.status_is_draft", language),
-        EventStatus.PUBLISHED: t("events.status_is_published", language),
-        EventStatus.CANCELLED: t("events.status_is_cancelled", language),
-        EventStatus.COMPLETED: t("events.status_is_completed", language),
-    }[EventStatus(event.status)]
-
-
-async def admin_view(
-    rt: Runtime, session: AsyncSession, event: Event, language: str, now: datetime
-) -> tuple[str, list[list[Button]]]:
-    """The card with status, counts, audience and reminders, and the secretariat's buttons."""
-    assert event.id is not None
-    counts = await rsvp_counts(session=session, event=event)
-    seat_counts = await seats.seat_counts(session=session, kind=SEAT_KIND, item_id=event.id)
-    communities = await aud.communities_of(session)
-    interests = aud.load_interests(rt.settings.interests_file)
-    custom = event.reminders is not None
-    reminders = ", ".join(reminders_of(event, rt.settings)) or "—"
-    lines = [
-        card(event, language, rt.settings, counts=seat_counts),
-        "",
-        status_label(event, language),
-        t(
-            "events.counts_line",
-            language,
-            going=counts.going,
-            capacity=event.capacity if event.capacity is not None else "∞",
-            waitlist=counts.waitlist,
-            maybe=counts.maybe,
-            no=counts.no,
-            no_answer=counts.no_answer,
-        ),
-        t(
-            "events.admin_audience",
-            language,
-            audience=aud.summary(event.audience, language, communities, interests),
-        ),
-        t(
-            "events.admin_reminders_custom" if custom else "events.admin_reminders_default",
-            language,
-            reminders=reminders,
-        ),
-    ]
-    if counts.checked_in:
-        lines.append(t("events.admin_checked_in", language, count=counts.checked_in))
-    eid = event.id
-    rows: list[list[Button]] = []
-    if event.status == EventStatus.DRAFT:
-        rows.append([Button(t("events.btn_publish", language), f"ev:a:pub:{eid}")])
-    if event.status != EventStatus.DRAFT:
-        rows.append(
-            [
-                Button(t("events.btn_attendees", language), f"ev:a:att:{eid}"),
-                Button(t("events.btn_sheet", language), f"ev:a:sheet:{eid}"),
-            ]
-        )
-    if event.kind == EventKind.ASSEMBLY and event.status != EventStatus.DRAFT:
-        rows.append([Button(t("events.btn_quorum", language), f"ev:a:q:{eid}")])
-    if event.status in (EventStatus.DRAFT, EventStatus.PUBLISHED):
-        rows.append(
-            [
-                Button(t("events.btn_edit", language), f"ev:a:edit:{eid}"),
-                Button(t("events.btn_cancel_event", language), f"ev:a:cx:{eid}"),
-            ]
-        )
-    return "\n".join(lines), rows
-
-
-# -- publish and cancel -----------------------------------------------------------------------
-async def _publish(rt: Runtime, update: Update, member: Member, event_id: int) -> None:
-    language, now = member.language, utcnow()
-    async with rt.db.session() as session:
-        event = await get_event(session=session, event_id=event_id, lock=True)
-        if event is None:
-            await chat_send(update, t("events.unknown_event", language), [])
-            return
-        try:
-            invited, reached = await publish_and_announce(rt, session, event, member, now)
-        except (EventInputError, EventStateError) as exc:
-            await chat_send(update, t(exc.key, language), [])
-            return
-    rt.delivery.wake()
-    text = t("events.published", language, code=event.code, invited=invited, reached=reached)
-    await chat_send(update, text, [])
-
-
-async def _ask_cancel(rt: Runtime, update: Update, member: Member, event_id: int) -> None:
-    language = member.language
-    async with rt.db.session() as session:
-        event = await get_event(session=session, event_id=event_id)
-        if event is None or event.status not in (EventStatus.DRAFT, EventStatus.PUBLISHED):
-            key = "events.unknown_event" if event is None else "events.err_not_editable"
-            await chat_send(update, t(key, language), [])
-            return
-        counts = await rsvp_counts(session=session, event=event)
-    told = counts.going + counts.waitlist + counts.maybe
-    rows = [
-        [
-            Button(t("events.btn_cancel_yes", language), f"ev:a:cxy:{event_id}"),
-            Button(t("events.btn_cancel_no", language), f"ev:a:cxn:{event_id}"),
-        ]
-    ]
-    title = event.title_in(language)
-    await chat_send(update, t("events.cancel_confirm", language, title=title, count=told), rows)
-
-
-async def _cancel(rt: Runtime, update: Update, member: Member, event_id: int) -> None:
-    language, now = member.language, utcnow()
-    async with rt.db.session() as session:
-        event = await get_event(session=session, event_id=event_id, lock=True)
-        if event is None:
-            await chat_send(update, t("events.unknown_event", language), [])
-            return
-        try:
-            await mark_cancelled(session=session, event=event, actor=member, now=now)
-        except EventStateError as exc:
-            await chat_send(update, t(exc.key, language), [])
-            return
-        told = await notify_cancel(rt, session, event, now)
-    rt.delivery.wake()
-    await chat_send(update, t("events.cancelled_done", language, code=event.code, count=told), [])
-
-
-async def cancelevent_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    rt = runtime_of(context)
-    member = await admin_member(rt, update)
-    args = context.args or []
-    event_id = event_id_from_code(args[0]) if args else None
-    if member is None:
-        return
-    if event_id is None:
-        await chat_send(update, t("events.cancelevent_usage", member.language), [])
-        return
-    await _ask_cancel(rt, update, member, event_id)
 
 
 # -- /editevent -------------------------------------------------------------------------------
@@ -475,29 +298,6 @@ async def on_edit_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     await chat_send(update, t("events.step_over", language), [])
 
 
-async def on_admin_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """ev:a:pub|edit|cx|cxy|cxn:<event id> from the secretariat's event card."""
-    rt = runtime_of(context)
-    query = update.callback_query
-    assert query is not None and query.data is not None
-    member = await admin_member(rt, update)
-    if member is None:
-        return
-    await query.answer()
-    _, _, action, raw_id = query.data.split(":")
-    event_id = int(raw_id)
-    if action == "pub":
-        await _publish(rt, update, member, event_id)
-    elif action == "edit":
-        await start_edit(rt, update, member, event_id)
-    elif action == "cx":
-        await _ask_cancel(rt, update, member, event_id)
-    elif action == "cxy":
-        await _cancel(rt, update, member, event_id)
-    else:
-        await chat_send(update, t("events.cancel_kept", member.language), [])
-
-
 def setup(rt: Runtime) -> None:
     add_command(
         rt,
@@ -506,15 +306,5 @@ def setup(rt: Runtime) -> None:
         description_key="events.cmd_editevent",
         access=Access.SECRETARIAT,
     )
-    add_command(
-        rt,
-        "cancelevent",
-        cancelevent_command,
-        description_key="events.cmd_cancelevent",
-        access=Access.SECRETARIAT,
-    )
     rt.telegram_step(FLOW, on_edit_step)
     rt.add_telegram_handler(CallbackQueryHandler(on_edit_button, pattern=r"^eve:"))
-    rt.add_telegram_handler(
-        CallbackQueryHandler(on_admin_button, pattern=r"^ev:a:(pub|edit|cx|cxy|cxn):\d+$")
-    )

@@ -22,11 +22,13 @@ from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
 from handlers import events_audience as aud
 from handlers.events_audience import audience_rows, count_audience
-from handlers.events_edit import admin_member, answer_stale, apply_typed, chat_send
+from handlers.events_common import admin_member, answer_stale, chat_send
+from handlers.events_edit import apply_typed
 from handlers.events_notify import publish_and_announce
 from handlers.events_render import card, kind_label, markup
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
+from models.event_input import parse_capacity, parse_coordinates, parse_end, parse_local_datetime
 from models.events import (
     MAX_PLACE,
     MAX_TITLE,
@@ -37,10 +39,6 @@ from models.events import (
     create_event,
     default_audience,
     default_reminders,
-    parse_capacity,
-    parse_coordinates,
-    parse_end,
-    parse_local_datetime,
 )
 
 ORDER = 60

@@ -16,7 +16,8 @@ from bot.sms.router import Handler
 from handlers.events_notify import answer_and_notify
 from handlers.events_render import short_when, sms_how_to_answer
 from models.base import utcnow
-from models.event_rsvps import Answer, RsvpOutcome, RsvpRefused, open_invites
+from models.event_queries import open_invites
+from models.event_rsvps import Answer, RsvpOutcome, RsvpRefused
 from models.events import Event, EventStatus, event_id_from_code, get_event
 
 ORDER = 60

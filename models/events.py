@@ -8,16 +8,16 @@ Status::
 
 Titles and descriptions are kept per language ({"ka": …, "az": …}); Georgian is required and
 the others fall back to it (bot.i18n.pick_content). Times are stored in UTC and entered and
-shown in the LAG's time zone. The SMS code of event 12 is `E12`. Answers (RSVPs), seats and
-check-in live in models.event_rsvps; capacity and the waitlist in models.seats.
+shown in the LAG's time zone (typed input is read by models.event_input). The SMS code of
+event 12 is `E12`. Answers and check-in live in models.event_rsvps, and capacity with the
+waitlist in models.seats.
 """
 
 from __future__ import annotations
 
 import enum
-import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import JSON, Column
@@ -26,11 +26,34 @@ from sqlmodel import Field, SQLModel, col, select
 
 from bot.i18n import pick_content
 from bot.settings import Settings
-from bot.sms.grammar import parse_code
 from models.audiences import Audience
 from models.audit import record_audit
 from models.base import UTCDateTime, utcnow
+from models.event_input import (
+    EventInputError,
+    event_id_from_code,
+    normalize_offset,
+    offset_delta,
+    parse_capacity,
+    parse_coordinates,
+    parse_end,
+    parse_local_datetime,
+    parse_offsets,
+)
 from models.members import Member
+
+# Re-exported: code written before models.event_input existed imports them from here.
+__all__ = [
+    "EventInputError",
+    "event_id_from_code",
+    "normalize_offset",
+    "offset_delta",
+    "parse_capacity",
+    "parse_coordinates",
+    "parse_end",
+    "parse_local_datetime",
+    "parse_offsets",
+]
 
 SEAT_KIND = "event"  # the models.seats pool kind for event seats
 MAX_TITLE = 200
@@ -107,120 +130,6 @@ class Event(SQLModel, table=True):
         return Audience.from_json(self.audience)
 
 
-class EventInputError(ValueError):
-    """Input the secretariat typed that cannot be used; `key` is the catalog message."""
-
-    def __init__(self, key: str, **values: object) -> None:
-        super().__init__(key)
-        self.key = key
-        self.values = values
-
-
-# -- parsing what the secretariat types ----------------------------------------------------
-
-_DATE_ISO = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$")
-_DATE_DMY = re.compile(r"^(\d{1,2})[./](\d{1,2})(?:[./](\d{2}|\d{4}))?$")
-_TIME = re.compile(r"^(\d{1,2})[:.](\d{2})$")
-_OFFSET = re.compile(r"^(\d{1,3})\s*([dhm])$")
-_COORDS = re.compile(r"^\s*(-?\d{1,2}(?:\.\d+)?)\s*[,; ]\s*(-?\d{1,3}(?:\.\d+)?)\s*$")
-
-
-def _parse_date(text: str, today: date) -> date:
-    iso = _DATE_ISO.match(text)
-    try:
-        if iso:
-            return date(int(iso[1]), int(iso[2]), int(iso[3]))
-        dmy = _DATE_DMY.match(text)
-        if dmy:
-            day, month = int(dmy[1]), int(dmy[2])
-            if dmy[3] is None:
-                guess = date(today.year, month, day)
-                return guess if guess >= today else date(today.year + 1, month, day)
-            year = int(dmy[3]) + (2000 if len(dmy[3]) == 2 else 0)
-            return date(year, month, day)
-    except ValueError as exc:
-        raise EventInputError("events.err_no_such_date") from exc
-    raise EventInputError("events.err_datetime_format")
-
-
-def _parse_time(text: str) -> time:
-    match = _TIME.match(text)
-    if not match or int(match[1]) > 23 or int(match[2]) > 59:
-        raise EventInputError("events.err_datetime_format")
-    return time(int(match[1]), int(match[2]))
-
-
-def parse_local_datetime(text: str, *, tz: tzinfo, now: datetime) -> datetime:
-    """`05.12.2026 10:00`, `5/12 10:00`, `2026-12-05 10:00` in the LAG's zone → aware UTC."""
-    parts = text.strip().replace("T", " ").split()
-    if len(parts) != 2:
-        raise EventInputError("events.err_datetime_format")
-    day = _parse_date(parts[0], now.astimezone(tz).date())
-    local = datetime.combine(day, _parse_time(parts[1]), tzinfo=tz)
-    return local.astimezone(now.tzinfo)
-
-
-def parse_end(text: str, *, start: datetime, tz: tzinfo, now: datetime) -> datetime:
-    """The end: a time on the start's day (`12:00`) or a full date and time."""
-    text = text.strip()
-    if _TIME.match(text):
-        local_day = start.astimezone(tz).date()
-        end = datetime.combine(local_day, _parse_time(text), tzinfo=tz).astimezone(start.tzinfo)
-    else:
-        end = parse_local_datetime(text, tz=tz, now=now)
-    if end <= start:
-        raise EventInputError("events.err_end_before_start")
-    return end
-
-
-def parse_capacity(text: str) -> int:
-    cleaned = text.strip()
-    if not re.fullmatch(r"-?\d{1,6}", cleaned):
-        raise EventInputError("events.err_capacity")
-    value = int(cleaned)
-    if value <= 0:
-        raise EventInputError("events.err_capacity")
-    return value
-
-
-def parse_coordinates(text: str) -> tuple[float, float] | None:
-    """`41.8266, 46.2790` (as copied from a map) → (lat, lon); None when it is not that."""
-    match = _COORDS.match(text)
-    if not match:
-        return None
-    lat, lon = float(match[1]), float(match[2])
-    if not (-90 <= lat <= 90 and -180 <= lon <= 180):
-        return None
-    return lat, lon
-
-
-def parse_offsets(text: str) -> list[str]:
-    """`7d, 1d, 2h` → ["7d", "1d", "2h"] (largest first); raises on anything else."""
-    items = [part.strip().lower() for part in re.split(r"[,\s]+", text) if part.strip()]
-    if not items:
-        raise EventInputError("events.err_reminders")
-    for item in items:
-        match = _OFFSET.match(item)
-        if not match or int(match[1]) == 0:
-            raise EventInputError("events.err_reminders")
-    unique = {normalize_offset(item): offset_delta(item) for item in items}
-    return sorted(unique, key=lambda k: unique[k], reverse=True)
-
-
-def normalize_offset(item: str) -> str:
-    match = _OFFSET.match(item.strip().lower())
-    assert match is not None
-    return f"{int(match[1])}{match[2]}"
-
-
-def offset_delta(item: str) -> timedelta:
-    match = _OFFSET.match(item.strip().lower())
-    if match is None:
-        raise EventInputError("events.err_reminders")
-    unit = {"d": "days", "h": "hours", "m": "minutes"}[match[2]]
-    return timedelta(**{unit: int(match[1])})
-
-
 def default_reminders(kind: str, settings: Settings) -> list[str]:
     if kind == EventKind.ASSEMBLY:
         return parse_offsets(settings.event_reminders_assembly)
@@ -233,17 +142,6 @@ def reminders_of(event: Event, settings: Settings) -> list[str]:
     return (
         event.reminders if event.reminders is not None else default_reminders(event.kind, settings)
     )
-
-
-def event_id_from_code(text: str) -> int | None:
-    """`E12`, `e12`, `Е12` (Cyrillic), `ე12`, or plain `12` → 12."""
-    text = text.strip()
-    if text.isdigit():
-        return int(text)
-    code = parse_code(text)
-    if code is None or not code.startswith("e"):
-        return None
-    return int(code[1:])
 
 
 # -- validation and life cycle ---------------------------------------------------------------

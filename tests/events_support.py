@@ -6,12 +6,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
+
 from bot.runtime import Runtime
 from handlers.events_notify import publish_and_announce
 from models.base import utcnow
 from models.events import Event, EventDraft, create_event
 from models.members import Member, Role
 from tests.factories import make_member
+from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
 
@@ -85,11 +88,24 @@ async def secretariat(bot: RunningBot, *, language: str = "ka") -> tuple[Virtual
     return await tg_member(bot, language=language, role=Role.SECRETARIAT, name="თამარ სამდივნო")
 
 
+PATIENCE = 30.0
+
 # No SMS quiet hours, so an announcement goes out whatever hour the tests run at.
 DAYTIME: dict[str, Any] = {
     "sms_quiet_weekdays": "00:00-00:00",
     "sms_quiet_weekends": "00:00-00:00",
 }
+
+
+@pytest.fixture
+def patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Wait up to 30 s (not 5) for the bot's messages: the test machine may be very busy."""
+    monkeypatch.setattr(VirtualUser.reply, "__defaults__", (PATIENCE,))
+    monkeypatch.setattr(VirtualUser.replies, "__defaults__", (PATIENCE,))
+    monkeypatch.setattr(VirtualUser.press, "__kwdefaults__", {"timeout": PATIENCE})
+    monkeypatch.setattr(RunningBot.sms, "__kwdefaults__", {"expect": 1, "timeout": PATIENCE})
+    monkeypatch.setattr(RunningBot.sms_replies, "__kwdefaults__", {"timeout": PATIENCE})
+    monkeypatch.setattr(FakeTelegram.wait_until, "__defaults__", (PATIENCE, "a condition"))
 
 
 async def last_answer(bot: RunningBot, user: VirtualUser) -> dict[str, Any]:

@@ -16,11 +16,21 @@ from models.base import utcnow
 from models.event_rsvps import EventRsvp
 from models.events import Event
 from models.members import Role
-from tests.events_support import DAYTIME, PLACE, last_answer, published, sms_member, tg_member
+from tests.events_support import (
+    DAYTIME,
+    PLACE,
+    last_answer,
+    patient,  # noqa: F401  (a fixture, used by pytestmark)
+    published,
+    sms_member,
+    tg_member,
+)
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot, running_bot
 
 NOT_ALLOWED = "ეს ბრძანება მხოლოდ სამდივნოსთვისაა."
+
+pytestmark = pytest.mark.usefixtures("patient")
 
 
 @pytest.fixture

@@ -13,14 +13,22 @@ from sqlmodel import select
 
 from bot.runtime import Runtime
 from models.base import utcnow
+from models.event_queries import member_history
 from models.event_reports import assembly_quorum, attendance_sheet, quorum_needed, sheet_csv
-from models.event_rsvps import EventRsvp, answer_rsvp, check_in, member_history
+from models.event_rsvps import EventRsvp, answer_rsvp, check_in
 from models.events import Event
 from models.members import Member, Role
-from tests.events_support import DAYTIME, published, tg_member
+from tests.events_support import (
+    DAYTIME,
+    patient,  # noqa: F401  (a fixture, used by pytestmark)
+    published,
+    tg_member,
+)
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot, running_bot
+
+pytestmark = pytest.mark.usefixtures("patient")
 
 
 @pytest.fixture

@@ -11,6 +11,10 @@ take some in time (the database pool's 30-second wait runs out: HTTP 500); those
 with the same MessageSid, as SMS providers retry, and the MessageSid de-duplication makes a
 re-send safe — the answer counts once whatever happened to the first try.
 
+Both tests widen the gap between counting the free seats and taking one (a 20 ms pause after
+the count, `models.seats._count`), so the interleaving a busy server produces now and then
+happens on every run whatever the machine's load.
+
 `test_without_the_lock_seats_are_oversold` is the control: it removes that locking and shows
 the same burst giving more than 50 seats —
 - PostgreSQL: `models.seats._for_update` is monkeypatched to return the query unchanged (no
@@ -29,19 +33,25 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import event as sa_event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlmodel import func, select
 
 import bot.db
 from models import seats
 from models.seats import Seat, SeatStatus
 from tests.conftest import ON_POSTGRES
-from tests.events_support import DAYTIME, published
+from tests.events_support import (
+    DAYTIME,
+    patient,  # noqa: F401  (a fixture, used by pytestmark)
+    published,
+)
 from tests.factories import make_member
 from tests.fakes.twilio_api import inbound_sms_params, new_sid, twilio_signature
 from tests.harness import LAG_NUMBER, RunningBot, running_bot
 
 SEATS, PEOPLE, RESENDS = 50, 200, 3
+
+pytestmark = pytest.mark.usefixtures("patient")
 
 
 async def burst(bot: RunningBot) -> tuple[list[str], int, int]:
@@ -86,7 +96,21 @@ async def burst(bot: RunningBot) -> tuple[list[str], int, int]:
     return phones, counts.get(SeatStatus.SEATED, 0), counts.get(SeatStatus.WAITING, 0)
 
 
-async def test_200_simultaneous_yes_for_50_seats(db_url: str) -> None:
+def pause_after_counting(monkeypatch: pytest.MonkeyPatch) -> None:
+    count = seats._count
+
+    async def counted_then_paused(session: AsyncSession, pool_id: int, status: str) -> int:
+        free = await count(session, pool_id, status)
+        await asyncio.sleep(0.02)
+        return free
+
+    monkeypatch.setattr(seats, "_count", counted_then_paused)
+
+
+async def test_200_simultaneous_yes_for_50_seats(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pause_after_counting(monkeypatch)
     async with running_bot(db_url, **DAYTIME) as bot:
         phones, seated, waiting = await burst(bot)
         assert (seated, waiting) == (SEATS, PEOPLE - SEATS)
@@ -115,6 +139,7 @@ def _no_sqlite_transactions(engine: AsyncEngine) -> None:
 async def test_without_the_lock_seats_are_oversold(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    pause_after_counting(monkeypatch)
     if ON_POSTGRES:
         monkeypatch.setattr(seats, "_for_update", lambda query, session: query)
     else:

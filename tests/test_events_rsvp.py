@@ -19,6 +19,7 @@ from tests.events_support import (
     DAYTIME,
     PLACE,
     last_answer,
+    patient,  # noqa: F401  (a fixture, used by pytestmark)
     published,
     sms_member,
     tg_member,
@@ -26,6 +27,8 @@ from tests.events_support import (
 from tests.harness import RunningBot, running_bot
 
 GOING, MAYBE, NOT_GOING = "მოვალ", "შეიძლება", "ვერ მოვალ"
+
+pytestmark = pytest.mark.usefixtures("patient")
 
 
 @pytest.fixture

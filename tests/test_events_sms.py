@@ -14,8 +14,15 @@ from models.base import utcnow
 from models.event_rsvps import EventRsvp
 from models.events import Event
 from models.members import Role
-from tests.events_support import DAYTIME, published, sms_member
+from tests.events_support import (
+    DAYTIME,
+    patient,  # noqa: F401  (a fixture, used by pytestmark)
+    published,
+    sms_member,
+)
 from tests.harness import RunningBot, running_bot
+
+pytestmark = pytest.mark.usefixtures("patient")
 
 
 @pytest.fixture
