@@ -25,7 +25,7 @@ from models.base import utcnow
 from models.dialogs import end_dialog, get_dialog
 from models.member_fields import Choice, parse_yes_no
 from models.members import Member, MemberStatus, member_by_telegram, record_consent
-from models.outbox import OutboxMessage, Priority, enqueue
+from models.outbox import Priority, enqueue
 from models.privacy import RECEIPT_KIND, erase_member, member_data, redact_sent_receipts
 from models.profile_text import profile_lines, sms_summary
 
@@ -294,10 +294,11 @@ async def sms_forget(request: SmsRequest) -> None:
         priority=Priority.REPLY,
     )
     request.member = None
-    _redact_later(request.rt, row)
+    assert row.id is not None
+    _redact_later(request.rt)
 
 
-def _redact_later(rt: Runtime, row: OutboxMessage) -> None:
+def _redact_later(rt: Runtime) -> None:
     task = asyncio.get_running_loop().create_task(_redact_when_sent(rt))
     _tasks.add(task)
     task.add_done_callback(_tasks.discard)
@@ -338,4 +339,9 @@ def setup(rt: Runtime) -> None:
     async def sweep() -> None:
         await _sweep_receipts(rt)
 
+    async def cancel_waits() -> None:
+        for task in list(_tasks):
+            task.cancel()
+
     rt.on_start.append(sweep)
+    rt.on_stop.append(cancel_waits)
