@@ -34,6 +34,8 @@ from models.polls import Poll, PollStatus, recipient_ids, stale_ballot_polls, vo
 from models.polls_results import ClosedPoll, PollResults, close_poll, due_to_close, poll_results
 from scheduler.providers import DueItem
 
+MAX_NOTICE = 3800  # Telegram takes 4096 characters, with room for the hint
+
 
 def ballot_key(poll_id: int, member_id: int, what: str) -> str:
     return f"poll:{poll_id}:m:{member_id}:{what}"
@@ -86,6 +88,10 @@ def staff_notice(
     communities: dict[int, Community],
 ) -> Outgoing:
     text = results_text(poll, results, language, settings, communities=communities)
+    if len(text) > MAX_NOTICE:  # one Telegram message: the breakdowns stay in /results
+        text = results_text(
+            poll, results, language, settings, communities=communities, breakdowns=False
+        )
     text += "\n\n" + t("polls.results_more", language, code=poll.code)
     return Outgoing(text=text, sms_text=sms_results(poll, results, language))
 

@@ -240,3 +240,16 @@ async def test_the_board_reads_results_but_cannot_close_or_export(bot: RunningBo
     assert chart.kind == "photo" and chart.buttons == []  # no CSV or close for the board
     await board.send(f"/closepoll {poll.code}")
     assert "მხოლოდ სამდივნოსთვის" in (await board.reply()).text
+
+
+async def test_an_open_anonymous_poll_shows_totals_but_no_breakdowns_yet(bot: RunningBot) -> None:
+    tamar = await secretary_of(bot)
+    poll = await send_poll(bot, options=["კი", "არა"], anonymous=True)
+    await tamar.reply()
+    await tamar.press("1) კი")
+    await bot.tg.wait_until(lambda: "✓ 1) კი" in tamar.last().labels)
+    await tamar.send(f"/results {poll.code}")
+    text = (await tamar.reply()).text
+    assert "1) კი — 1 (100%)" in text
+    assert "ჭრილები გამოჩნდება გამოკითხვის დახურვის შემდეგ" in text
+    assert "თემების მიხედვით" not in text  # a vote just cast could be traced through them
