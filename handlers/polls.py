@@ -24,6 +24,7 @@ from handlers.polls_jobs import (
     PollReminders,
     close_and_announce,
     communities_by_id,
+    digest_section,
 )
 from handlers.polls_render import results_text, when
 from handlers.polls_vote import setup_voting
@@ -335,3 +336,4 @@ def setup(rt: Runtime) -> None:
     if rt.scheduler is not None:
         rt.scheduler.register(PollReminders(rt))
         rt.scheduler.register(PollClosing(rt))
+        rt.scheduler.add_digest_section(digest_section(rt))

@@ -25,13 +25,22 @@ from handlers.polls_render import (
     results_text,
     sms_results,
     turnout_line,
+    when,
 )
 from models.audit import record_audit
 from models.communities import Community, list_communities
 from models.members import Member, MemberStatus, Role
 from models.outbox import Priority
-from models.polls import Poll, PollStatus, recipient_ids, stale_ballot_polls, voters_among
+from models.polls import (
+    Poll,
+    PollStatus,
+    open_polls_for_member,
+    recipient_ids,
+    stale_ballot_polls,
+    voters_among,
+)
 from models.polls_results import ClosedPoll, PollResults, close_poll, due_to_close, poll_results
+from scheduler.digest import DigestSection
 from scheduler.providers import DueItem
 
 MAX_NOTICE = 3800  # Telegram takes 4096 characters, with room for the hint
@@ -166,6 +175,39 @@ async def close_and_announce(
         details={"voters": results.voters, "audience": results.audience},
     )
     return closed
+
+
+def digest_section(rt: Runtime) -> DigestSection:
+    """The weekly digest: the polls open for this member, and whether they have voted."""
+
+    async def lines(
+        session: AsyncSession, member: Member, week_start: datetime, week_end: datetime
+    ) -> list[str]:
+        if member.id is None:
+            return []
+        found: list[str] = []
+        for poll in await open_polls_for_member(
+            session=session, member_id=member.id, now=week_start
+        ):
+            voted = await voters_among(
+                session=session,
+                poll=poll,
+                member_ids=[member.id],
+                app_secret=rt.settings.secret_key,
+            )
+            question = poll.question if len(poll.question) <= 80 else poll.question[:79] + "…"
+            found.append(
+                t(
+                    "polls.digest_done" if voted else "polls.digest_todo",
+                    member.language,
+                    code=poll.code,
+                    question=question,
+                    when=when(poll.closes_at, member.language, rt.settings),
+                )
+            )
+        return found
+
+    return DigestSection(name="polls", title_key="polls.digest_title", lines=lines, order=30)
 
 
 class PollReminders:

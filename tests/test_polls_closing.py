@@ -158,3 +158,31 @@ async def test_other_front_ends_close_a_poll_through_the_same_rules(bot: Running
     assert await close(poll.id, actor_member_id=None, actor_label="web:3") is False  # once
     await bot.tg.wait_until(lambda: "🔒" in voter.inbox[0].text, timeout=5)
     assert (await reload(bot, poll)).closed_by == "web:3"
+
+
+async def test_the_weekly_digest_lists_open_polls_and_whether_one_has_voted(
+    bot: RunningBot,
+) -> None:
+    voter, silent = bot.tg.user(), bot.tg.user()
+    voting = await add_member(bot, voter, phone=False)
+    waiting = await add_member(bot, silent, phone=False)
+    poll = await send_poll(bot, anonymous=True)
+    await voter.reply()
+    await voter.press("1) 3 დეკემბერი")
+    await bot.tg.wait_until(lambda: "✓ 1) 3 დეკემბერი" in voter.last().labels)
+    assert bot.rt.scheduler is not None
+    [section] = [s for s in bot.rt.scheduler.digest_sections if s.name == "polls"]
+    week = (poll.opened_at, poll.opened_at + timedelta(days=7))
+    async with bot.rt.db.session() as session:
+        done = await section.lines(session, voting, *week)
+        todo = await section.lines(session, waiting, *week)
+        after_close = await section.lines(
+            session, waiting, poll.closes_at, poll.closes_at + timedelta(days=7)
+        )
+    assert (
+        len(done) == 1
+        and done[0].startswith(f"{poll.code} · რომელი")
+        and "ხმა მიღებულია" in done[0]
+    )
+    assert len(todo) == 1 and "ჯერ არ მიგიციათ ხმა" in todo[0]
+    assert after_close == []
