@@ -7,7 +7,7 @@ from telegram import CallbackQuery, Update
 
 from bot.i18n import t
 from bot.outbound import Button
-from bot.roles import _language_of, telegram_member
+from bot.roles import Access, _language_of, allowed, telegram_member
 from bot.runtime import Runtime
 from handlers.events_render import markup
 from models.audit import record_audit
@@ -23,7 +23,7 @@ from models.members import Member
 async def admin_member(rt: Runtime, update: Update) -> Member | None:
     """The secretariat member behind this update, or None after a refusal (audited)."""
     member = await telegram_member(rt, update)
-    if member is not None and member.is_admin:
+    if allowed(member, Access.SECRETARIAT):  # the same rule as every secretariat command
         return member
     language = member.language if member else _language_of(update, rt)
     key = "core.not_registered" if member is None else "core.not_allowed"

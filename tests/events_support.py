@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 
 from bot.runtime import Runtime
@@ -16,7 +17,8 @@ from models.members import Member, Role
 from tests.factories import make_member
 from tests.fakes.telegram_api import FakeTelegram
 from tests.fakes.telegram_user import VirtualUser
-from tests.harness import RunningBot
+from tests.fakes.twilio_api import inbound_sms_params, twilio_signature
+from tests.harness import LAG_NUMBER, RunningBot
 
 TITLE = {
     "ka": "მეფუტკრეობის ტრენინგი",
@@ -113,3 +115,18 @@ async def last_answer(bot: RunningBot, user: VirtualUser) -> dict[str, Any]:
     answer = await bot.tg.wait_until(lambda: user.callback_answers[-1])
     assert isinstance(answer, dict)
     return answer
+
+
+async def sms(bot: RunningBot, phone: str, body: str, *, expect: int = 1) -> list[str]:
+    """A villager texts the bot: like `bot.sms`, but the signed webhook may take up to 60 s to
+    answer (a busy test machine), and the `expect` new SMS replies are waited for patiently."""
+    before = len(bot.tw.messages_to(phone))
+    url = bot.base_url + "/sms/inbound"
+    params = inbound_sms_params(
+        account_sid=bot.tw.account_sid, from_=phone, to=LAG_NUMBER, body=body
+    )
+    headers = {"X-Twilio-Signature": twilio_signature(url, params, bot.tw.auth_token)}
+    async with httpx.AsyncClient(timeout=60) as client:
+        response = await client.post(url, data=params, headers=headers)
+    assert response.status_code == 200, response.text
+    return (await bot.sms_replies(phone, before + expect, timeout=PATIENCE))[before:]

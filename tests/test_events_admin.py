@@ -22,6 +22,7 @@ from tests.events_support import (
     last_answer,
     patient,  # noqa: F401  (a fixture, used by pytestmark)
     published,
+    sms,
     sms_member,
     tg_member,
 )
@@ -160,7 +161,7 @@ async def test_moving_an_event_tells_going_maybe_and_waitlist_with_a_new_calenda
     await bot.tg.wait_until(lambda: "მოვალ ✓" in nino_card.text)
     await levan.press("ვერ მოვალ")
     await bot.tg.wait_until(lambda: "ვერ მოვალ" in levan_card.text.split("\n")[-1])
-    await bot.sms(villager.phone or "", f"YES E{event.id}")  # waitlisted
+    await sms(bot, villager.phone or "", f"YES E{event.id}")  # waitlisted
 
     await tamar.send(f"/editevent E{event.id}")
     await tamar.reply()
@@ -176,8 +177,8 @@ async def test_moving_an_event_tells_going_maybe_and_waitlist_with_a_new_calenda
     vevent = Calendar.from_ical(ics.document.content if ics.document else b"").walk("VEVENT")[0]
     assert int(vevent["sequence"]) == 1 and str(vevent["uid"]) == f"event-{event.id}@lagbot"
     assert vevent.decoded("dtstart").strftime("%d.%m.%Y %H:%M") == f"{new_day} 11:00"
-    sms = (await bot.sms_replies(villager.phone or "", 3))[2]
-    assert sms.startswith("შეცვლა: მეფუტკრეობის ტრენინგი — ახლა")
+    change = (await bot.sms_replies(villager.phone or "", 3))[2]
+    assert change.startswith("შეცვლა: მეფუტკრეობის ტრენინგი — ახლა")
     await bot.tg.wait_until(lambda: len(levan.inbox) >= 2)
     assert len(levan.inbox) == 2  # "not going": no notice
     async with bot.rt.db.session() as session:
@@ -197,7 +198,7 @@ async def test_more_seats_promote_the_waitlist(bot: RunningBot) -> None:
     event = await published(bot.rt, capacity=1)
     for villager in (first, second):
         await bot.sms_replies(villager.phone or "", 1)
-        await bot.sms(villager.phone or "", f"YES E{event.id}")
+        await sms(bot, villager.phone or "", f"YES E{event.id}")
     await tamar.send(f"/editevent E{event.id}")
     await tamar.reply()
     await tamar.press("ადგილები")
@@ -227,7 +228,7 @@ async def test_cancelling_notifies_and_closes_answers(bot: RunningBot) -> None:
     assert notice.text.startswith("❌ ღონისძიება გაუქმდა: მეფუტკრეობის ტრენინგი")
     vevent = Calendar.from_ical(ics.document.content if ics.document else b"").walk("VEVENT")[0]
     assert str(vevent["status"]) == "CANCELLED"
-    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    [reply] = await sms(bot, villager.phone or "", f"YES E{event.id}")
     assert reply == f"ღონისძიება E{event.id} გაუქმებულია."
     async with bot.rt.db.session() as session:
         actions = [a.action for a in (await session.execute(select(AuditLog))).scalars()]
@@ -243,7 +244,7 @@ async def test_attendees_shows_counts_names_and_exports_csv(bot: RunningBot) -> 
     await bot.sms_replies(villager.phone or "", 1)
     await nino.press("მოვალ")
     await bot.tg.wait_until(lambda: "მოვალ ✓" in card.text)
-    await bot.sms(villager.phone or "", f"YES E{event.id}")
+    await sms(bot, villager.phone or "", f"YES E{event.id}")
 
     text = await say(tamar, f"/attendees E{event.id}")
     assert "მოვა: 1/1 · მოლოდინში: 1 · შეიძლება: 0 · ვერ მოვა: 0" in text

@@ -21,6 +21,7 @@ from tests.events_support import (
     last_answer,
     patient,  # noqa: F401  (a fixture, used by pytestmark)
     published,
+    sms,
     sms_member,
     tg_member,
 )
@@ -132,7 +133,7 @@ async def test_full_event_puts_the_next_on_the_waitlist_and_promotes_them_when_a
     await bot.tg.wait_until(lambda: "მოლოდინის სიაში ხართ №1" in giorgi_card.text)
     assert "ადგილები შევსებულია (1)" in giorgi_card.text
     event_code = giorgi_card.text.split("კოდი: ")[1].split()[0]
-    replies = await bot.sms(villager.phone or "", f"YES {event_code}")
+    replies = await sms(bot, villager.phone or "", f"YES {event_code}")
     assert "Gözləmə siyahısında 2-cisiniz" in replies[0]
 
     await nino.press(NOT_GOING)  # a seat frees up: Giorgi, first in line, is told at once

@@ -18,6 +18,7 @@ from tests.events_support import (
     DAYTIME,
     patient,  # noqa: F401  (a fixture, used by pytestmark)
     published,
+    sms,
     sms_member,
 )
 from tests.harness import RunningBot, running_bot
@@ -55,7 +56,7 @@ async def test_yes_with_the_code_gets_a_seat_and_a_check_in_code(bot: RunningBot
     villager = await sms_member(bot)
     event = await published(bot.rt, capacity=20)
     await bot.sms_replies(villager.phone or "", 1)
-    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    [reply] = await sms(bot, villager.phone or "", f"YES E{event.id}")
     async with bot.rt.db.session() as session:
         rsvp = (await session.execute(select(EventRsvp))).scalars().one()
     assert rsvp.answer == "going" and rsvp.channel == "sms"
@@ -89,7 +90,7 @@ async def test_answers_in_every_script(bot: RunningBot, text: str, expected: str
     await bot.sms_replies(villager.phone or "", 1)
     code = f"E{event.id}"
     message = text.format(code=code, lower=code.lower(), id=event.id)
-    await bot.sms(villager.phone or "", message)
+    await sms(bot, villager.phone or "", message)
     assert await answer_of(bot, villager.id) == expected
 
 
@@ -97,7 +98,7 @@ async def test_a_bare_yes_answers_the_only_open_invitation(bot: RunningBot) -> N
     villager = await sms_member(bot)
     await published(bot.rt)
     await bot.sms_replies(villager.phone or "", 1)
-    [reply] = await bot.sms(villager.phone or "", "კი")
+    [reply] = await sms(bot, villager.phone or "", "კი")
     assert reply.startswith("გელოდებით")
     assert await answer_of(bot, villager.id) == "going"
 
@@ -107,20 +108,20 @@ async def test_a_bare_yes_with_two_open_events_asks_which(bot: RunningBot) -> No
     first = await published(bot.rt)
     second = await published(bot.rt, starts=utcnow() + timedelta(days=9))
     await bot.sms_replies(villager.phone or "", 2)
-    [reply] = await bot.sms(villager.phone or "", "YES")
+    [reply] = await sms(bot, villager.phone or "", "YES")
     assert f"E{first.id}, E{second.id}" in reply and f"YES E{first.id}" in reply
     assert await answer_of(bot, villager.id) is None
 
 
 async def test_a_bare_yes_with_nothing_open_says_so(bot: RunningBot) -> None:
     villager = await sms_member(bot)
-    [reply] = await bot.sms(villager.phone or "", "yes")
+    [reply] = await sms(bot, villager.phone or "", "yes")
     assert reply == "თქვენთვის ღია ღონისძიება ახლა არ არის. კოდით პასუხი: YES E12"
 
 
 async def test_unknown_code(bot: RunningBot) -> None:
     villager = await sms_member(bot)
-    [reply] = await bot.sms(villager.phone or "", "YES E999")
+    [reply] = await sms(bot, villager.phone or "", "YES E999")
     assert reply == "ღონისძიება E999 არ მოიძებნა. შეამოწმეთ კოდი."
 
 
@@ -128,7 +129,7 @@ async def test_not_in_the_audience(bot: RunningBot) -> None:
     villager = await sms_member(bot)
     await sms_member(bot, role=Role.BOARD, name="საბჭოს წევრი")
     event = await published(bot.rt, kind="board")  # board meetings default to the board
-    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    [reply] = await sms(bot, villager.phone or "", f"YES E{event.id}")
     assert reply == f"ღონისძიება E{event.id} სხვა ჯგუფისთვისაა და თქვენთვის არ არის განკუთვნილი."
     assert await answer_of(bot, villager.id) is None
 
@@ -143,7 +144,7 @@ async def test_closed_rsvp(bot: RunningBot) -> None:
             .where(col(Event.id) == event.id)
             .values(rsvp_deadline=utcnow() - timedelta(seconds=1))
         )
-    [reply] = await bot.sms(villager.phone or "", f"YES E{event.id}")
+    [reply] = await sms(bot, villager.phone or "", f"YES E{event.id}")
     assert reply == f"E{event.id}-ზე პასუხების მიღება დასრულებულია (ვადა გავიდა)."
     assert await answer_of(bot, villager.id) is None
 
@@ -156,12 +157,12 @@ async def test_cancelled_event(bot: RunningBot) -> None:
         await session.execute(
             update(Event).where(col(Event.id) == event.id).values(status="cancelled")
         )
-    [reply] = await bot.sms(villager.phone or "", f"NO E{event.id}")
+    [reply] = await sms(bot, villager.phone or "", f"NO E{event.id}")
     assert reply == f"ღონისძიება E{event.id} გაუქმებულია."
 
 
 async def test_an_unregistered_phone_is_told_how_to_join(bot: RunningBot) -> None:
-    [reply] = await bot.sms("+995599777001", "YES E1")
+    [reply] = await sms(bot, "+995599777001", "YES E1")
     assert "JOIN" in reply
 
 
@@ -169,7 +170,7 @@ async def test_the_code_alone_gives_the_details(bot: RunningBot) -> None:
     villager = await sms_member(bot, language="ru")
     event = await published(bot.rt)
     await bot.sms_replies(villager.phone or "", 1)
-    [reply] = await bot.sms(villager.phone or "", f"E{event.id}")
+    [reply] = await sms(bot, villager.phone or "", f"E{event.id}")
     assert reply.startswith("Тренинг по пчеловодству — ")
     assert f"YES E{event.id}" in reply
 
@@ -182,10 +183,10 @@ async def test_changing_the_answer_by_sms_frees_the_seat_for_the_waitlist(
     event = await published(bot.rt, capacity=1)
     await bot.sms_replies(first.phone or "", 1)
     await bot.sms_replies(second.phone or "", 1)
-    await bot.sms(first.phone or "", f"YES E{event.id}")
-    [waiting] = await bot.sms(second.phone or "", f"YES E{event.id}")
+    await sms(bot, first.phone or "", f"YES E{event.id}")
+    [waiting] = await sms(bot, second.phone or "", f"YES E{event.id}")
     assert "მოლოდინის სიაში ხართ №1" in waiting
-    [declined] = await bot.sms(first.phone or "", f"NO E{event.id}")
+    [declined] = await sms(bot, first.phone or "", f"NO E{event.id}")
     assert declined.startswith("ჩავწერეთ: ვერ მოხვალთ")
     promoted = (await bot.sms_replies(second.phone or "", 3))[2]
     assert promoted.startswith("ადგილი გათავისუფლდა და ახლა თქვენია")
