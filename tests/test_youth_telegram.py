@@ -1,0 +1,240 @@
+"""Youth initiatives on Telegram, as conversations: /initiatives, one-button sign-up, the
+reserve list and its promotion, lead notices, /team (contacts for the lead and the secretariat
+only), /propose → secretariat review → the proposer told, and /announce_initiative."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlmodel import select
+
+from models.audit import AuditLog
+from models.youth import Initiative, InitiativeStatus
+from models.youth_signups import YouthSignup
+from tests.events_support import DAYTIME, patient, secretariat, tg_member  # noqa: F401
+from tests.fakes.telegram_user import VirtualUser
+from tests.harness import RunningBot, running_bot
+from tests.youth_support import admin, open_initiative, young_year
+
+pytestmark = pytest.mark.usefixtures("patient")
+
+
+@pytest.fixture
+async def bot(db_url: str) -> AsyncIterator[RunningBot]:
+    async with running_bot(db_url, **DAYTIME) as running:
+        yield running
+
+
+def has(user: VirtualUser, text: str) -> bool:
+    return any(text in body for body in user.texts())
+
+
+async def setup_initiative(bot: RunningBot, *, size: int = 2) -> tuple[VirtualUser, Initiative]:
+    lead_user, lead = await tg_member(bot, name="ლიდერი ლაშა", birth_year=young_year(22))
+    async with bot.rt.db.session() as session:
+        secretary = await admin(session, telegram=False)
+        initiative = await open_initiative(session, lead=lead, by=secretary, size=size)
+    return lead_user, initiative
+
+
+async def test_youth_sees_the_open_initiative_and_signs_up_with_one_button(
+    bot: RunningBot,
+) -> None:
+    lead_user, initiative = await setup_initiative(bot)
+    user, member = await tg_member(
+        bot, name="ნინო ჯაფარიძე", birth_year=young_year(19), village="კართუბანი"
+    )
+    await user.send("/initiatives")
+    listing = (await user.reply()).text
+    assert f"Y{initiative.id} · სკოლის ეზოს გამწვანება" in listing
+    assert "თავისუფალია 2 ადგილი 2-დან" in listing and "ჩაწერა" in listing
+    await user.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await user.press("✋ ჩაწერა")
+    await bot.tg.wait_until(lambda: has(user, "✅ თქვენ გუნდში ხართ."))
+    # The lead hears at once, with name and village.
+    await bot.tg.wait_until(lambda: has(lead_user, "✋ ახალი მონაწილე: ნინო ჯაფარიძე (კართუბანი)"))
+    assert has(lead_user, "თავისუფალი ადგილები: 1 / 2")
+    # Optional extras: a skill and a "why me" line.
+    await user.press("სოციალური მედია")
+    await bot.tg.wait_until(lambda: any(["✓ სოციალური მედია"] in m.buttons for m in user.inbox))
+    await user.press("✍️ რატომ მე — ერთი წინადადება")
+    await bot.tg.wait_until(lambda: has(user, "დაწერეთ ერთი მოკლე წინადადება"))
+    await user.send("ვიცი ინსტაგრამი და მიყვარს ხეები")
+    await bot.tg.wait_until(lambda: has(user, "მადლობა, ლიდერი ამას ნახავს."))
+    async with bot.rt.db.session() as session:
+        row = (await session.execute(select(YouthSignup))).scalars().one()
+    assert row.member_id == member.id and row.channel == "telegram"
+    assert row.skills == ["social_media"] and row.why == "ვიცი ინსტაგრამი და მიყვარს ხეები"
+
+
+async def test_full_team_puts_the_next_on_the_reserve_list_and_a_withdrawal_promotes(
+    bot: RunningBot,
+) -> None:
+    lead_user, initiative = await setup_initiative(bot, size=1)
+    first, _ = await tg_member(bot, name="პირველი", birth_year=young_year(18))
+    second, _ = await tg_member(bot, name="მეორე", birth_year=young_year(18))
+    for user in (first, second):
+        await user.send("/initiatives")
+        await user.reply()
+        await user.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await first.press("✋ ჩაწერა")
+    await bot.tg.wait_until(lambda: has(first, "✅ თქვენ გუნდში ხართ."))
+    await second.send("/initiatives")
+    assert "გუნდი სავსეა — სარეზერვო სიაში: 0" in (await second.reply()).text
+    await second.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await second.press("⏳ სარეზერვო სიაში ჩაწერა")
+    await bot.tg.wait_until(lambda: has(second, "სარეზერვო სიაში ხართ, რიგით 1."))
+    await bot.tg.wait_until(lambda: has(lead_user, "⏳ სარეზერვო სიაში ჩაეწერა: მეორე"))
+    await first.press("გასვლა")
+    await bot.tg.wait_until(lambda: has(second, "კარგი ამბავი: ადგილი გათავისუფლდა"))
+    await bot.tg.wait_until(lambda: has(lead_user, "↩️ გავიდა: პირველი"))
+    await bot.tg.wait_until(lambda: has(lead_user, "⬆️ სარეზერვო სიიდან გუნდში გადავიდა: მეორე"))
+    async with bot.rt.db.session() as session:
+        status = (await session.get(Initiative, initiative.id, populate_existing=True)).status  # type: ignore[union-attr]
+    assert status == InitiativeStatus.FULL
+
+
+async def test_only_the_lead_and_the_secretariat_see_the_team_contacts(bot: RunningBot) -> None:
+    lead_user, initiative = await setup_initiative(bot)
+    member_user, member = await tg_member(
+        bot, name="ანა", birth_year=young_year(20), village="ნინიგორი"
+    )
+    await member_user.send("/initiatives")
+    await member_user.reply()
+    await member_user.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await member_user.press("✋ ჩაწერა")
+    await bot.tg.wait_until(lambda: has(lead_user, "✋ ახალი მონაწილე: ანა"))
+    lead_user.skip_unread()
+    await lead_user.send(f"/team Y{initiative.id}")
+    team = (await lead_user.reply()).text
+    assert "1. ანა · ნინიგორი · " + str(member.phone) in team
+    # A teammate asks for the same list: no contacts.
+    member_user.skip_unread()
+    await member_user.send(f"/team Y{initiative.id}")
+    refusal = (await member_user.reply()).text
+    assert "მხოლოდ ინიციატივის ლიდერი და სამდივნო" in refusal
+    assert str(member.phone) not in refusal
+    secretary_user, _ = await secretariat(bot)
+    await secretary_user.send(f"/team Y{initiative.id}")
+    assert str(member.phone) in (await secretary_user.reply()).text
+
+
+async def test_propose_then_secretariat_approves_and_the_proposer_is_told(bot: RunningBot) -> None:
+    secretary_user, _ = await secretariat(bot)
+    user, _ = await tg_member(bot, name="ლუკა", birth_year=young_year(17))
+    await user.send("/propose")
+    await user.replies(2)
+    await user.send("ნაგვის შეგროვება მდინარის პირას")
+    await user.reply()
+    await user.send("ვასუფთავებთ ლაგოდეხისწყლის ნაპირს.")
+    await user.reply()
+    await user.press("კაბალი")
+    await user.reply()
+    await user.send("ბევრი")  # not a number
+    assert "დაწერეთ რიცხვი 1-დან 200-მდე" in (await user.reply()).text
+    await user.send("6")
+    await user.reply()
+    await user.press("ეკოლოგია")
+    await bot.tg.wait_until(lambda: any(["✓ ეკოლოგია"] in m.buttons for m in user.inbox))
+    await user.press("მზადაა ➡️")
+    await user.reply()
+    await user.send("31.02.2099")  # no such day
+    assert "თარიღი ვერ გავიგე" in (await user.reply()).text
+    await user.send("20.12.2099")
+    await user.reply()
+    await user.send("05.01.2100")
+    await user.reply()
+    await user.press("დიახ")
+    summary = (await user.reply()).text
+    assert "„ნაგვის შეგროვება მდინარის პირას“ · გუნდი: 6" in summary
+    await user.press("📨 გაგზავნა")
+    await bot.tg.wait_until(lambda: has(user, "გაეგზავნა სამდივნოს"))
+    card = await secretary_user.reply()
+    assert "📬 ახალგაზრდის ახალი შეთავაზება" in card.text and "ავტორი: ლუკა" in card.text
+    assert "სად: კაბალი" in card.text and "უნარები: ეკოლოგია" in card.text
+    assert secretary_user.buttons(card) == [
+        ["✅ დამტკიცება"],
+        ["✏️ ცვლილებების თხოვნა"],
+        ["❌ უარყოფა"],
+    ]
+    await secretary_user.press("✅ დამტკიცება")
+    await bot.tg.wait_until(
+        lambda: has(user, "🎉 თქვენი ინიციატივა „ნაგვის შეგროვება მდინარის პირას“ დამტკიცდა!")
+    )
+    async with bot.rt.db.session() as session:
+        initiative = (await session.execute(select(Initiative))).scalars().one()
+    assert initiative.status == InitiativeStatus.OPEN and initiative.target_size == 6
+    assert initiative.skills == ["ecology"] and initiative.allows_non_youth
+
+
+async def test_secretariat_declines_with_a_reason_the_proposer_reads_it(bot: RunningBot) -> None:
+    secretary_user, _ = await secretariat(bot)
+    user, proposer = await tg_member(bot, birth_year=young_year(20))
+    async with bot.rt.db.session() as session:
+        from handlers.youth_notify import proposal_to_secretariat
+        from models.base import utcnow
+        from models.youth import propose_initiative
+        from tests.youth_support import draft
+
+        initiative = await propose_initiative(
+            session=session, draft=draft(), proposer=proposer, now=utcnow()
+        )
+        await proposal_to_secretariat(bot.rt, session, initiative)
+    bot.rt.delivery.wake()
+    await secretary_user.reply()
+    await secretary_user.press("❌ უარყოფა")
+    assert "დაწერეთ უარის მიზეზი" in (await secretary_user.reply()).text
+    await secretary_user.send("იგივე უკვე კეთდება მუნიციპალიტეტის მიერ")
+    await bot.tg.wait_until(lambda: has(secretary_user, "უარყოფილია; ავტორს მიზეზი ეცნობა"))
+    await bot.tg.wait_until(lambda: has(user, "მიზეზი: იგივე უკვე კეთდება მუნიციპალიტეტის მიერ"))
+
+
+async def test_a_member_cannot_review_proposals_even_with_a_forged_button(
+    bot: RunningBot,
+) -> None:
+    user, proposer = await tg_member(bot, birth_year=young_year(20))
+    await user.send("/proposals")
+    assert "მხოლოდ სამდივნოსთვისაა" in (await user.reply()).text
+    async with bot.rt.db.session() as session:
+        from models.base import utcnow
+        from models.youth import propose_initiative
+        from tests.youth_support import draft
+
+        initiative = await propose_initiative(
+            session=session, draft=draft(), proposer=proposer, now=utcnow()
+        )
+    await user.send("/initiatives")
+    listing = await user.reply()
+    await user.press_data(f"yr:a:{initiative.id}", message=listing)
+    await bot.tg.wait_until(lambda: user.callback_answers[-1])
+    async with bot.rt.db.session() as session:
+        again = await session.get(Initiative, initiative.id)
+        refused = (
+            (await session.execute(select(AuditLog).where(AuditLog.action == "access.refused")))
+            .scalars()
+            .all()
+        )
+    assert again is not None and again.status == InitiativeStatus.PROPOSED
+    assert any(a.target == f"yr:a:{initiative.id}" for a in refused)
+
+
+async def test_announcement_reaches_youth_in_their_language_only(bot: RunningBot) -> None:
+    _, initiative = await setup_initiative(bot)
+    secretary_user, _ = await secretariat(bot)
+    young_az, _ = await tg_member(bot, language="az", birth_year=young_year(21))
+    young_ka, _ = await tg_member(bot, birth_year=young_year(16))
+    elder, _ = await tg_member(bot, birth_year=1960)
+    await secretary_user.send(f"/announce_initiative Y{initiative.id}")
+    assert f"Y{initiative.id} გამოცხადდა" in (await secretary_user.reply()).text
+    await bot.tg.wait_until(
+        lambda: (
+            has(young_az, "🌱 Gənclər təşəbbüsü: Greening the school yard")
+            or has(young_az, "🌱 Gənclər təşəbbüsü: სკოლის ეზოს გამწვანება")
+        )
+    )
+    await bot.tg.wait_until(
+        lambda: has(young_ka, "🌱 ახალგაზრდული ინიციატივა: სკოლის ეზოს გამწვანება")
+    )
+    assert has(young_ka, f"SIGNUP Y{initiative.id}")
+    assert not elder.texts()
