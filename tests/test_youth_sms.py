@@ -60,9 +60,15 @@ async def test_signup_by_sms_tells_the_lead_and_leave_withdraws(bot: RunningBot)
 
 @pytest.mark.parametrize(
     "text",
-    ["signup {code}", "ჩაწერა {code}", "chatsera {code}", "записаться {code}", "yazıl {code}",
-     "SIGNUP {cyrillic}"],
-)  # fmt: skip
+    [
+        "signup {code}",
+        "ჩაწერა {code}",
+        "chatsera {code}",
+        "записаться {code}",
+        "yazıl {code}",
+        "SIGNUP {cyrillic}",
+    ],
+)
 async def test_signup_in_every_script(bot: RunningBot, text: str) -> None:
     _, initiative = await lead_and_initiative(bot)
     villager = await sms_member(bot, birth_year=young_year(20))
