@@ -6,9 +6,11 @@ claims due rows (models.outbox.claim_batch: atomic, safe with several processes)
 bounded number in hand, and sends them concurrently through the channel's pacer
 (bot.pacing): Telegram's is shared with the handlers' own replies and always serves the most
 urgent caller first, so an answer to a member waits at most one slot behind a broadcast.
-Nothing is sent inside a database transaction; outcomes are recorded right after (bulk
-Telegram successes in small batches). The claim is renewed while a row is held, so another
-process only takes over rows whose holder died (bot.delivery_outcomes has the error rules).
+Nothing is sent inside a database transaction; outcomes are group-committed right after
+(one write takes all that arrived meanwhile), and no more than MAX_UNRECORDED sends may be
+unwritten at once, so a kill -9 can repeat only that many. The claim is renewed while a row is
+held, so another process only takes over rows whose holder died (bot.delivery_outcomes has
+the error rules).
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from sqlalchemy import bindparam
-
-from bot.delivery_outcomes import MAX_ATTEMPTS, Flight, handle_failure, recheck_claimed
+from bot.delivery_outcomes import (
+    MAX_ATTEMPTS,
+    Flight,
+    handle_failure,
+    recheck_claimed,
+    record_delivery_report,
+)
+from bot.delivery_recorder import MAX_UNRECORDED, Recorder
 from bot.outbound import quiet_until
 from bot.pacing import PriorityPacer
 from bot.senders import SendAborted
@@ -35,9 +42,7 @@ from bot.sms.providers import SendError, SendResult
 from models.base import utcnow
 from models.outbox import (
     OutboxMessage,
-    OutStatus,
     Priority,
-    apply_delivery_report,
     claim_batch,
     mark_stale_reports,
     release_claims,
@@ -51,8 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 STALE_REPORT_AFTER = timedelta(days=1)
-RESULT_BATCH = 32  # bulk Telegram successes written together…
-RESULT_DELAY = 0.1  # …or after this many seconds
+HOUSEKEEPING_EVERY = 0.2  # seconds
 SMS_THROTTLE_RETRIES = 2  # Twilio 20429: wait and retry the same row in place
 
 
@@ -63,7 +67,13 @@ class ProviderGate(Protocol):
 
 
 ProgressListener = Callable[[set[int]], Awaitable[None]]
-__all__ = ["MAX_ATTEMPTS", "DeliveryEngine", "ProviderGate", "record_delivery_report"]
+__all__ = [
+    "MAX_ATTEMPTS",
+    "MAX_UNRECORDED",
+    "DeliveryEngine",
+    "ProviderGate",
+    "record_delivery_report",
+]
 
 
 class _PacedByTheBot:
@@ -80,7 +90,6 @@ class Lane:
     bulk: bool
     provider: str | None = None  # SMS lanes: one provider each
     window: int = 16  # rows claimed and not finished, at most
-    buffered: bool = False  # successes written in batches
     exhausted: bool = field(default=False, repr=False)
 
     @property
@@ -108,9 +117,7 @@ class DeliveryEngine:
         self._events: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
-        self._results: list[dict[str, Any]] = []
-        self._results_since = 0.0
-        self._flush_lock = asyncio.Lock()
+        self.recorder = Recorder(rt.db, self.token)
         self._touched: set[int] = set()
         self._stopping = False
         self.running = False
@@ -121,7 +128,7 @@ class DeliveryEngine:
         tg_rate, sms_rate = settings.telegram_rate_per_second, settings.sms_rate_per_second
         lanes = [
             Lane("telegram", bulk=False, window=8),
-            Lane("telegram", bulk=True, window=_window(tg_rate, 2.0, 8, 64), buffered=True),
+            Lane("telegram", bulk=True, window=_window(tg_rate, 2.0, 8, 64)),
         ]
         for provider in sorted(self.rt.sms_providers):
             rate = 0.0 if provider == "simulator" else sms_rate
@@ -142,6 +149,7 @@ class DeliveryEngine:
             self._events[lane.name] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}"))
         self._tasks.append(asyncio.create_task(self._maintenance(), name="delivery-maintenance"))
+        self.recorder.start()
         self.running = True
 
     async def stop(self, grace: float = 5.0) -> None:
@@ -163,7 +171,7 @@ class DeliveryEngine:
                 await task
         self._tasks.clear()
         self._deliveries.clear()
-        await self._flush()
+        await self.recorder.stop()
         unsent = [row_id for row_id, flight in self.flights.items() if not flight.started]
         if unsent:
             async with self.rt.db.session() as session:
@@ -277,11 +285,14 @@ class DeliveryEngine:
         assert row.id is not None
         flight = self.flights.setdefault(row.id, Flight(row))
         flight.abort_if = lambda: self._stopping
+        reserved = False
         try:
             gate = self.gates.get(row.provider)
             if gate is not None and not await gate.admit(row):
                 self.flights.pop(row.id, None)  # the gate put it back in the queue
                 return
+            await self.recorder.reserve(lane.name)
+            reserved = True
             result = await self._send(row, flight)
         except asyncio.CancelledError:
             raise
@@ -295,7 +306,11 @@ class DeliveryEngine:
                 row, SendError(f"unexpected: {exc!r}", retryable=True), flight
             )
         else:
+            reserved = False  # the recorder gives the slot back once the row is written
             await self._record_success(lane, row, result)
+        finally:
+            if reserved:
+                self.recorder.release(lane.name)
         if row.id in self.flights and (self.flights[row.id].done or not self._stopping):
             self.flights.pop(row.id, None)
 
@@ -318,55 +333,12 @@ class DeliveryEngine:
 
     # -- outcomes -----------------------------------------------------------------------------
     async def _record_success(self, lane: Lane, row: OutboxMessage, result: SendResult) -> None:
-        now = utcnow()
-        delivered = result.status == "delivered"
-        self._results.append(
-            {
-                "b_id": row.id,
-                "b_by": self.token,
-                "b_status": OutStatus.DELIVERED if delivered else OutStatus.SENT,
-                "b_pmid": result.provider_message_id or None,
-                "b_segments": result.segments,
-                "b_sent": now,
-                "b_final": now if delivered else None,
-            }
-        )
-        if len(self._results) == 1:
-            self._results_since = time.monotonic()
-        self.touch(row.broadcast_id)
-        if not lane.buffered or len(self._results) >= RESULT_BATCH:
-            await self._flush()
+        """Written before the flight ends: a status callback may be waiting for this row
+        (record_delivery_report)."""
+        await self.recorder.record(lane.name, row, result)
+        self.touch(row.broadcast_id)  # after the write: listeners must see the new state
         if row.id in self.flights:
             self.flights[row.id].done = True
-
-    async def _flush(self) -> None:
-        async with self._flush_lock:
-            batch, self._results = self._results, []
-            if not batch:
-                return
-            table = OutboxMessage.__table__  # type: ignore[attr-defined]
-            statement = (
-                table.update()
-                .where(
-                    table.c.id == bindparam("b_id"),
-                    table.c.status == OutStatus.SENDING,
-                    table.c.claimed_by == bindparam("b_by"),
-                )
-                .values(
-                    status=bindparam("b_status"),
-                    provider_message_id=bindparam("b_pmid"),
-                    segments=bindparam("b_segments"),
-                    sent_at=bindparam("b_sent"),
-                    final_at=bindparam("b_final"),
-                )
-            )
-            try:
-                async with self.rt.db.session() as session:
-                    await session.execute(statement, batch)
-            except Exception:
-                log.exception("could not record %d sent rows; retrying", len(batch))
-                self._results = batch + self._results
-                raise
 
     async def _record_failure(
         self, row: OutboxMessage, exc: SendError, flight: Flight, *, aborted: bool = False
@@ -381,11 +353,9 @@ class DeliveryEngine:
     async def _maintenance(self) -> None:
         last_renew = last_reap = last_reports = time.monotonic()
         while True:
-            await asyncio.sleep(RESULT_DELAY)
+            await asyncio.sleep(HOUSEKEEPING_EVERY)
             now = time.monotonic()
             try:
-                if self._results and now - self._results_since >= RESULT_DELAY:
-                    await self._flush()
                 if self._touched and self.progress_listeners:
                     touched, self._touched = self._touched, set()
                     for listener in self.progress_listeners:
@@ -430,37 +400,5 @@ class DeliveryEngine:
         for lane in self.lanes:
             if lane.channel == channel:
                 handled += await self._drain(lane)
-        await self._flush()
+        await self.recorder.flush()
         return handled
-
-
-async def record_delivery_report(
-    rt: Runtime,
-    *,
-    provider: str,
-    provider_message_id: str,
-    status: str,
-    error_code: str | None = None,
-    reason: str | None = None,
-    patience: float = 3.0,
-) -> OutboxMessage | None:
-    """A provider's status callback; it can arrive before the send's own result is recorded,
-    so while a send through that provider is in flight, look again for up to `patience` s."""
-    deadline = time.monotonic() + patience
-    while True:
-        async with rt.db.session() as session:
-            row = await apply_delivery_report(
-                session=session,
-                provider=provider,
-                provider_message_id=provider_message_id,
-                status=status,
-                error_code=error_code,
-                reason=reason,
-            )
-        if row is not None:
-            rt.delivery.touch(row.broadcast_id)
-            return row
-        if time.monotonic() > deadline or not rt.delivery.recording(provider):
-            log.info("status report for an unknown %s message ignored", provider)
-            return None
-        await asyncio.sleep(0.05)

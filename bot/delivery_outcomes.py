@@ -17,7 +17,9 @@ erased after the broadcast was published is skipped; one who blocked the bot get
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -32,7 +34,7 @@ from bot.sms.providers import SendError
 from models.audit import record_audit
 from models.base import utcnow
 from models.members import Member, mask_phone, record_consent
-from models.outbox import OutboxMessage, OutStatus, Priority
+from models.outbox import OutboxMessage, OutStatus, Priority, apply_delivery_report
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -261,3 +263,35 @@ async def recheck_claimed(
         if row.broadcast_id is not None:
             moved.add(row.broadcast_id)
     return keep, moved
+
+
+async def record_delivery_report(
+    rt: Runtime,
+    *,
+    provider: str,
+    provider_message_id: str,
+    status: str,
+    error_code: str | None = None,
+    reason: str | None = None,
+    patience: float = 3.0,
+) -> OutboxMessage | None:
+    """A provider's status callback; it can arrive before the send's own result is recorded,
+    so while a send through that provider is in flight, look again for up to `patience` s."""
+    deadline = time.monotonic() + patience
+    while True:
+        async with rt.db.session() as session:
+            row = await apply_delivery_report(
+                session=session,
+                provider=provider,
+                provider_message_id=provider_message_id,
+                status=status,
+                error_code=error_code,
+                reason=reason,
+            )
+        if row is not None:
+            rt.delivery.touch(row.broadcast_id)
+            return row
+        if time.monotonic() > deadline or not rt.delivery.recording(provider):
+            log.info("status report for an unknown %s message ignored", provider)
+            return None
+        await asyncio.sleep(0.05)

@@ -120,6 +120,8 @@ class ProgressNotifier:
             assert broadcast.id is not None
             self._last[broadcast.id] = now
             await self._edit(broadcast, progress[broadcast.id], languages[broadcast.id])
+            if broadcast.status == BroadcastStatus.SENDING:
+                self.rt.delivery.touch(broadcast.id)  # look again (throttled) until it is done
 
     async def _edit(self, broadcast: Broadcast, progress: Progress, language: str) -> None:
         bot = self.rt.telegram_bot

@@ -1,5 +1,6 @@
 """Start and stop a real `lagbot run` process (the console script), for end-to-end tests.
 
+    env = fakes_env(db_url, tg, tw, telegram_rate_per_second=50)  # or process_env(db_url)
     with LagbotProcess(env) as proc:          # waits until /healthz answers
         ...
         proc.terminate()                       # SIGTERM; .kill() for SIGKILL
@@ -16,10 +17,15 @@ import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING, BinaryIO
 
 import httpx
 
 from tests.harness import free_port
+
+if TYPE_CHECKING:
+    from tests.fakes.telegram_api import FakeTelegram
+    from tests.fakes.twilio_api import FakeTwilio
 
 ROOT = Path(__file__).resolve().parent.parent
 LAGBOT = Path(sys.executable).parent / "lagbot"
@@ -48,13 +54,31 @@ def process_env(db_url: str, **settings: object) -> dict[str, str]:
     return env
 
 
+def fakes_env(db_url: str, tg: FakeTelegram, tw: FakeTwilio, **settings: object) -> dict[str, str]:
+    """`process_env` wired to a FakeTelegram and a FakeTwilio (status callbacks included)."""
+    env = process_env(
+        db_url,
+        telegram_bot_token=tg.token,
+        telegram_api_base_url=tg.base_url,
+        twilio_account_sid=tw.account_sid,
+        twilio_auth_token=tw.auth_token,
+        twilio_from="LAG",
+        twilio_api_base_url=tw.base_url,
+        **settings,
+    )
+    env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{env['HTTP_PORT']}")
+    return env
+
+
 class LagbotProcess:
-    def __init__(self, env: dict[str, str], *, log_path: Path | None = None, cwd: Path | None = None):
+    def __init__(
+        self, env: dict[str, str], *, log_path: Path | None = None, cwd: Path | None = None
+    ) -> None:
         self.env = env
         self.cwd = cwd or ROOT
         self.log_path = log_path or Path(tempfile.mkdtemp(prefix="lagbot-")) / "lagbot.log"
         self.proc: subprocess.Popen[bytes] | None = None
-        self._log = None
+        self._log: BinaryIO | None = None
 
     @property
     def base_url(self) -> str:

@@ -114,6 +114,7 @@ async def test_a_weekly_broadcast_goes_at_its_time_once_and_moves_to_next_week(d
         assert sms.startswith("შეხსენება: ხვალ საერთო კრებაა")
         expected = f"S{schedule.id} გაიგზავნა როგორც #{broadcast.id}: 2 მიმღები"
         await bot.tg.wait_until(lambda: any(expected in m.text for m in nino.inbox))
+        await bot.tg.wait_until(lambda: any(m.text.startswith("შეხსენება") for m in nino.inbox))
         assert sum(m.text.startswith("შეხსენება") for m in nino.inbox) == 1  # she is in "everyone"
         async with bot.rt.db.session() as session:
             fresh = await session.get(BroadcastSchedule, schedule.id)
