@@ -110,11 +110,13 @@ async def test_a_weekly_broadcast_goes_at_its_time_once_and_moves_to_next_week(d
         await bot.rt.scheduler.tick(now=run_at + timedelta(seconds=50))  # a second tick: no-op
         [broadcast] = await broadcasts(bot)
         assert broadcast.schedule_id == schedule.id and broadcast.recipients == 2
-        [sms] = await bot.sms_replies("+995599700001", 1)
+        [sms] = await bot.sms_replies("+995599700001", 1, timeout=15)
         assert sms.startswith("შეხსენება: ხვალ საერთო კრებაა")
         expected = f"S{schedule.id} გაიგზავნა როგორც #{broadcast.id}: 2 მიმღები"
-        await bot.tg.wait_until(lambda: any(expected in m.text for m in nino.inbox))
-        await bot.tg.wait_until(lambda: any(m.text.startswith("შეხსენება") for m in nino.inbox))
+        await bot.tg.wait_until(lambda: any(expected in m.text for m in nino.inbox), timeout=15)
+        await bot.tg.wait_until(
+            lambda: any(m.text.startswith("შეხსენება") for m in nino.inbox), timeout=15
+        )
         assert sum(m.text.startswith("შეხსენება") for m in nino.inbox) == 1  # she is in "everyone"
         async with bot.rt.db.session() as session:
             fresh = await session.get(BroadcastSchedule, schedule.id)
@@ -178,7 +180,9 @@ async def test_secretariat_schedules_a_weekly_broadcast_and_manages_it(db_url: s
         await step(bot, nino, "ჩვეულებრივი", "როდის გავგზავნოთ?")
         await step(bot, nino, "ყოველკვირეულად…", "აირჩიეთ კვირის დღეები")
         await nino.press("ხუთ")
-        await bot.tg.wait_until(lambda: ["ორშ", "სამ", "ოთხ", "✓ ხუთ"] in nino.buttons())
+        await bot.tg.wait_until(
+            lambda: ["ორშ", "სამ", "ოთხ", "✓ ხუთ"] in nino.buttons(), timeout=15
+        )
         await step(bot, nino, "გაგრძელება ➜", "რომელ საათზე?")
         await nino.send("25:00")
         assert "ვერ გავიგე დრო" in (await nino.reply()).text
@@ -193,7 +197,9 @@ async def test_secretariat_schedules_a_weekly_broadcast_and_manages_it(db_url: s
         await step(bot, nino, "⏸ პაუზა", "S1 · შეჩერებული")
         await step(bot, nino, "▶ განახლება", "S1 · აქტიური")
         await nino.press("✕ გაუქმება")
-        await bot.tg.wait_until(lambda: ["დიახ, გაუქმდეს", "არა, დარჩეს"] in nino.buttons())
+        await bot.tg.wait_until(
+            lambda: ["დიახ, გაუქმდეს", "არა, დარჩეს"] in nino.buttons(), timeout=15
+        )
         await step(bot, nino, "დიახ, გაუქმდეს", "S1 · გაუქმებული")
         assert nino.buttons() == []
         async with bot.rt.db.session() as session:

@@ -43,11 +43,13 @@ async def test_secretariat_sends_a_broadcast_to_kabali_in_two_languages(db_url: 
         # everyone: Nino and Ali on Telegram, three by SMS, one without consent
         assert "მიმღები: 5 — Telegram 2 · SMS 3 · მიუწვდომელი 0 · გამოწერილი 1" in nino.last().text
         await nino.press("თემები")
-        await bot.tg.wait_until(lambda: ["კაბალი", "კართუბანი"] in nino.buttons())
+        await bot.tg.wait_until(lambda: ["კაბალი", "კართუბანი"] in nino.buttons(), timeout=15)
         await step(bot, nino, "კაბალი", "აუდიტორია: კაბალი")
         assert "მიმღები: 3 — Telegram 1 · SMS 2 · მიუწვდომელი 0 · გამოწერილი 1" in nino.last().text
         await nino.press("« უკან")
-        await bot.tg.wait_until(lambda: any("✓ თემები" in row for row in nino.buttons()))
+        await bot.tg.wait_until(
+            lambda: any("✓ თემები" in row for row in nino.buttons()), timeout=15
+        )
         await step(bot, nino, "გაგრძელება ➜", "როგორ გავგზავნოთ?")
         await step(bot, nino, "ჩვეულებრივი", "როდის გავგზავნოთ?")
         await nino.press("ახლავე")
@@ -62,9 +64,9 @@ async def test_secretariat_sends_a_broadcast_to_kabali_in_two_languages(db_url: 
         await nino.press("✓ გაგზავნა")
         az_message = await ali_tg.reply()
         assert az_message.text == RU_TEXT + "\n\nОтписаться от сообщений: /stop"
-        [olga_sms] = await bot.sms_replies("+995599500001", 1)
+        [olga_sms] = await bot.sms_replies("+995599500001", 1, timeout=15)
         assert olga_sms == RU_TEXT + "\nОтписаться: STOP"
-        [gela_sms] = await bot.sms_replies("+995599500002", 1)
+        [gela_sms] = await bot.sms_replies("+995599500002", 1, timeout=15)
         assert gela_sms.startswith("khval, 10 saatze, kabalis temis tsentrshi shekhvedraa")
         assert gela_sms.endswith("shesatsqvetad: STOP")
         assert bot.tw.messages_to("+995599500003") == []  # Pona is not in the audience
@@ -87,7 +89,7 @@ async def test_secretariat_sends_a_broadcast_to_kabali_in_two_languages(db_url: 
 async def step(bot: RunningBot, user: VirtualUser, label: str, expect: str) -> None:
     """Press a button and wait for the screen it leads to."""
     await user.press(label)
-    await bot.tg.wait_until(lambda: expect in user.last().text)
+    await bot.tg.wait_until(lambda: expect in user.last().text, timeout=15)
 
 
 def summary_text(user: object) -> str:
@@ -108,11 +110,11 @@ async def test_going_over_the_sms_budget_needs_a_second_confirmation(db_url: str
         *_, summary = await nino.replies(2)
         assert "⚠ ეს დაგზავნა თვის SMS ბიუჯეტს გადააჭარბებს" in summary.text
         await nino.press("✓ გაგზავნა")
-        await bot.tg.wait_until(lambda: "ნამდვილად გავგზავნოთ?" in nino.last().text)
+        await bot.tg.wait_until(lambda: "ნამდვილად გავგზავნოთ?" in nino.last().text, timeout=15)
         assert "0.00 USD + ეს დაგზავნა 0.05 USD > ბიუჯეტი 0.01 USD" in nino.last().text
         assert await outbox(bot) == []  # nothing queued before the second yes
         await nino.press("დიახ, მაინც გაგზავნე")
-        await bot.sms_replies("+995599500010", 1)
+        await bot.sms_replies("+995599500010", 1, timeout=15)
         async with bot.rt.db.session() as session:
             broadcast = (await session.execute(select(Broadcast))).scalar_one()
         assert broadcast.over_budget
@@ -131,7 +133,7 @@ async def test_a_running_broadcast_can_be_stopped(db_url: str) -> None:
         await through_to_preview(bot, nino)
         await nino.replies(2)
         await nino.press("✓ გაგზავნა")
-        await bot.tg.wait_until(lambda: sum(bot.tg.send_count_by_chat().values()) >= 5)
+        await bot.tg.wait_until(lambda: sum(bot.tg.send_count_by_chat().values()) >= 5, timeout=15)
         await nino.press("■ გაგზავნის შეჩერება")
         await bot.tg.wait_until(lambda: "შეჩერდა" in summary_text(nino), timeout=10)
         rows = await wait_rows(bot, broadcast_id=1)

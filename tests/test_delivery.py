@@ -45,7 +45,7 @@ async def test_a_reply_never_waits_behind_a_running_broadcast(db_url: str) -> No
         asker = bot.tg.user(language_code="en")
         asker_member = await member_for(bot, asker, language="en")
         await queue_bulk(bot, members, "Grant call opens Monday", broadcast_id=7)
-        await bot.tg.wait_until(lambda: sum(bot.tg.send_count_by_chat().values()) >= 10)
+        await bot.tg.wait_until(lambda: sum(bot.tg.send_count_by_chat().values()) >= 10, timeout=15)
         # A villager writes while the broadcast runs: the handler's answer goes first…
         asked = time.monotonic()
         await asker.send("/help")
@@ -123,7 +123,7 @@ async def test_blocked_member_gets_the_sms_version_instead(db_url: str) -> None:
         member = await member_for(bot, user, language="ru", phone="+995599300001")
         bot.tg.block(user.id)
         await queue_bulk(bot, [member], "Собрание в четверг", broadcast_id=6)
-        [sms] = await bot.sms_replies("+995599300001", 1)
+        [sms] = await bot.sms_replies("+995599300001", 1, timeout=15)
         assert sms.startswith("Собрание в четверг") and "STOP" in sms
         rows = await wait_rows(bot, broadcast_id=6)
         telegram = next(r for r in rows if r.channel == "telegram")

@@ -61,7 +61,7 @@ async def test_a_broadcast_killed_mid_way_resumes_and_nobody_gets_it_twice(db_ur
         db = Database(db_url)
         lagbot = LagbotProcess(env)
         try:
-            lagbot.start()
+            lagbot.start(timeout=120)
             await nino.send("/broadcast")
             await nino.reply(timeout=20)
             await nino.send("ხვალ საერთო კრებაა 11:00-ზე")
@@ -85,7 +85,7 @@ async def test_a_broadcast_killed_mid_way_resumes_and_nobody_gets_it_twice(db_ur
             pending = [r for r in at_crash if r.status in PENDING_STATUSES]
             assert pending, "the broadcast was still running when the process died"
 
-            lagbot.start()
+            lagbot.start(timeout=120)
             for _ in range(600):
                 final = await rows(db)
                 if not any(r.status in PENDING_STATUSES for r in final):

@@ -155,8 +155,8 @@ async def test_at_night_bulk_sms_wait_but_urgent_ones_and_replies_go(db_url: str
                 text="an answer",
                 priority=Priority.REPLY,
             )
-        await bot.sms_replies("+995599400009", 1)
-        await bot.sms_replies("+995599400008", 1)
+        await bot.sms_replies("+995599400009", 1, timeout=15)
+        await bot.sms_replies("+995599400008", 1, timeout=15)
         [deferred] = await outbox(bot, broadcast_id=10)
         assert deferred.status == OutStatus.QUEUED and deferred.next_attempt_at > datetime.now(UTC)
         assert [m.body for m in bot.tw.messages_to("+995599400008")] == ["an answer"]

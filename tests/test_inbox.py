@@ -36,7 +36,7 @@ async def test_a_villager_sms_question_is_answered_by_sms(db_url: str) -> None:
         assert "გელა ხუციშვილი" in (await nino.reply()).text
         await nino.send("მუნიციპალიტეტს ვაცნობეთ, ხიდს ამ კვირაში შეაკეთებენ.")
         assert "პასუხი გაეგზავნა" in (await nino.reply()).text
-        replies = await bot.sms_replies("+995599600001", 2)
+        replies = await bot.sms_replies("+995599600001", 2, timeout=15)
         # Gela reads Latin SMS: the answer comes romanized, and as a reply (no STOP line).
         assert replies[-1] == (
             "LAG-is samdivno: munitsipalitets vatsnobet, khids am kvirashi sheaketeben."
@@ -85,7 +85,9 @@ async def test_done_closes_a_message_without_an_answer_and_twice_is_refused(db_u
         await nino.press("✓ დასრულდა")
         assert "დაიხურა პასუხის გარეშე" in (await nino.reply()).text
         await tamar.press("↩ პასუხი")  # Tamar's notice is stale now
-        await bot.tg.wait_until(lambda: bool(tamar.callback_answers) and tamar.callback_answers[-1])
+        await bot.tg.wait_until(
+            lambda: bool(tamar.callback_answers) and tamar.callback_answers[-1], timeout=15
+        )
         assert "უკვე უპასუხეს ან დაიხურა" in str(tamar.callback_answers[-1])
         [message] = await inbound(bot)
         assert message.status == "closed"
@@ -99,7 +101,9 @@ async def test_members_cannot_use_secretariat_commands(db_url: str) -> None:
             await villager.send(command)
             assert (await villager.reply()).text == "ეს ბრძანება მხოლოდ სამდივნოსთვისაა."
         await villager.press_data("bc:send", message=villager.last())  # a forged button
-        await bot.tg.wait_until(lambda: villager.callback_answers and villager.callback_answers[-1])
+        await bot.tg.wait_until(
+            lambda: villager.callback_answers and villager.callback_answers[-1], timeout=15
+        )
         assert "სამდივნოსთვის" in str(villager.callback_answers[-1])
         targets: list[str] = []
         for _ in range(100):  # commands are audited right after their refusal is sent

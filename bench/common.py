@@ -1,0 +1,140 @@
+"""What both benchmarks share: a lagbot Runtime on a fresh SQLite file, wired to a fake Bot API,
+with N queued broadcast rows; and printing results next to the saved baseline."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlmodel import col, func, select  # noqa: E402
+
+from bot.db import run_migrations  # noqa: E402
+from bot.runtime import Runtime  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+from models.outbox import OutboxMessage, Priority  # noqa: E402
+from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
+
+BASELINE = Path(__file__).resolve().parent / "baseline.json"
+RESULTS = Path(__file__).resolve().parent / "results"
+TOKEN = "123456:BENCH-token-for-lagbot"
+
+
+@dataclass
+class Bench:
+    rt: Runtime
+    tg: FakeTelegram
+    chats: list[int]
+
+
+def settings_for(db_url: str, tg: FakeTelegram, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "environment": "test",
+        "database_url": db_url,
+        "telegram_bot_token": tg.token,
+        "telegram_api_base_url": tg.base_url,
+        "twilio_account_sid": None,
+        "twilio_auth_token": None,
+        "sms_gateway_url": None,
+        "web_secret_key": "bench-secret-key-0123456789",
+        "scheduler_tick_seconds": 3600,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)
+
+
+@asynccontextmanager
+async def bench_runtime(n: int, **settings: Any) -> AsyncIterator[Bench]:
+    """A Runtime (Telegram started, no polling, delivery engine not started) with `n` bulk
+    rows queued for `n` chats the fake knows."""
+    with tempfile.TemporaryDirectory() as tmp, FakeTelegram(token=TOKEN) as tg:
+        db_url = f"sqlite+aiosqlite:///{tmp}/bench.sqlite3"
+        run_migrations(db_url)
+        chats = [tg.user().id for _ in range(n)]
+        rt = Runtime(settings_for(db_url, tg, **settings))
+        await rt.prepare_data()
+        async with rt.db.session() as session:
+            session.add_all(
+                OutboxMessage(
+                    channel="telegram",
+                    provider="telegram",
+                    address=str(chat),
+                    text=f"Broadcast to chat {chat}",
+                    kind="broadcast",
+                    priority=Priority.BULK,
+                    broadcast_id=1,
+                )
+                for chat in chats
+            )
+        app = rt.telegram_app
+        assert app is not None
+        await app.initialize()
+        await app.start()
+        try:
+            yield Bench(rt, tg, chats)
+        finally:
+            await rt.delivery.stop()
+            await app.stop()
+            await app.shutdown()
+            await rt.db.dispose()
+
+
+async def run_engine(bench: Bench) -> float:
+    """Start the engine; seconds until the fake has accepted one more message per chat and
+    every row is recorded as delivered in the database."""
+    n = len(bench.chats)
+    before = sum(bench.tg.send_count_by_chat().values())
+    started = time.monotonic()
+    await bench.rt.delivery.start()
+    await bench.tg.wait_until(
+        lambda: sum(bench.tg.send_count_by_chat().values()) >= before + n, 600
+    )
+    while await delivered(bench) < n:
+        await asyncio.sleep(0.01)
+    return time.monotonic() - started
+
+
+async def delivered(bench: Bench) -> int:
+    async with bench.rt.db.session() as session:
+        query = select(func.count()).where(col(OutboxMessage.status) == "delivered")
+        return int((await session.execute(query)).scalar_one())
+
+
+def report(name: str, results: dict[str, float], higher_is_better: dict[str, bool]) -> None:
+    """Print this run next to the baseline, and keep it in bench/results/."""
+    baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+    base = baseline.get(name, {})
+    print(f"\n{name}  (python {platform.python_version()}, {platform.machine()})")
+    print(f"  {'metric':<28}{'this run':>12}{'baseline':>12}{'vs base':>10}")
+    for key, value in results.items():
+        old = base.get(key)
+        if isinstance(old, int | float) and old:
+            change = value / old if higher_is_better.get(key, True) else old / value if value else 0
+            versus = f"{change:9.2f}×"
+        else:
+            versus = "—"
+        shown = f"{old:12.3f}" if isinstance(old, int | float) else f"{'—':>12}"
+        print(f"  {key:<28}{value:12.3f}{shown}{versus:>10}")
+    RESULTS.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (RESULTS / f"{name}-{stamp}.json").write_text(json.dumps(results, indent=2))
+    if "--save-baseline" in sys.argv:
+        baseline[name] = results
+        BASELINE.write_text(json.dumps(baseline, indent=2, sort_keys=True) + "\n")
+        print(f"  saved as the baseline in {BASELINE.relative_to(ROOT)}")
+
+
+def run(main: Any) -> None:
+    asyncio.run(main())
