@@ -35,33 +35,36 @@ def full_env(db_url: str, tg: FakeTelegram, tw: FakeTwilio, **extra: object) -> 
 
 
 async def test_newcomer_talks_to_the_real_process_then_it_stops_cleanly(db_url: str) -> None:
-    with FakeTelegram(token=TEST_TOKEN) as tg, FakeTwilio() as tw:
-        with LagbotProcess(full_env(db_url, tg, tw)) as lagbot:
-            villager = tg.user(language_code="ka")
-            await villager.send("/start")
-            assert "აირჩიეთ ენა" in (await villager.reply(timeout=15)).text
-            await villager.send("/help")
-            assert "/start" in (await villager.reply(timeout=10)).text
+    with (
+        FakeTelegram(token=TEST_TOKEN) as tg,
+        FakeTwilio() as tw,
+        LagbotProcess(full_env(db_url, tg, tw)) as lagbot,
+    ):
+        villager = tg.user(language_code="ka")
+        await villager.send("/start")
+        assert "აირჩიეთ ენა" in (await villager.reply(timeout=15)).text
+        await villager.send("/help")
+        assert "/start" in (await villager.reply(timeout=10)).text
 
-            response = await tw.send_inbound(
-                lagbot.base_url + "/sms/inbound", from_="+995599111222", to=LAG_NUMBER, body="HELP"
-            )
-            assert response.status_code == 200
-            await tg.wait_until(lambda: tw.messages_to("+995599111222"), timeout=10)
-            assert "STOP" in tw.messages_to("+995599111222")[0].body
+        response = await tw.send_inbound(
+            lagbot.base_url + "/sms/inbound", from_="+995599111222", to=LAG_NUMBER, body="HELP"
+        )
+        assert response.status_code == 200
+        await tg.wait_until(lambda: tw.messages_to("+995599111222"), timeout=10)
+        assert "STOP" in tw.messages_to("+995599111222")[0].body
 
-            forged = await tw.send_inbound(
-                lagbot.base_url + "/sms/inbound",
-                from_="+995599111222",
-                to=LAG_NUMBER,
-                body="STOP",
-                forge=True,
-            )
-            assert forged.status_code == 403
-            # The menu was set per language at start-up (default scope, Georgian by default).
-            assert any(c["command"] == "help" for c in tg.commands())
-            assert lagbot.terminate() == 0
-            assert "lagbot stopped" in lagbot.log()
+        forged = await tw.send_inbound(
+            lagbot.base_url + "/sms/inbound",
+            from_="+995599111222",
+            to=LAG_NUMBER,
+            body="STOP",
+            forge=True,
+        )
+        assert forged.status_code == 403
+        # The menu was set per language at start-up (default scope, Georgian by default).
+        assert any(c["command"] == "help" for c in tg.commands())
+        assert lagbot.terminate() == 0
+        assert "lagbot stopped" in lagbot.log()
 
 
 async def test_webhook_mode_checks_the_secret_token(db_url: str) -> None:
