@@ -49,7 +49,7 @@ from tests.factories import make_member
 from tests.fakes.twilio_api import inbound_sms_params, new_sid, twilio_signature
 from tests.harness import LAG_NUMBER, RunningBot, running_bot
 
-SEATS, PEOPLE, RESENDS = 50, 200, 3
+SEATS, PEOPLE, RESENDS = 50, 200, 5
 
 pytestmark = pytest.mark.usefixtures("patient")
 
@@ -107,6 +107,7 @@ def pause_after_counting(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(seats, "_count", counted_then_paused)
 
 
+@pytest.mark.timeout(900)  # 200 webhooks on a busy 2-core machine take minutes, not seconds
 async def test_200_simultaneous_yes_for_50_seats(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -136,6 +137,7 @@ def _no_sqlite_transactions(engine: AsyncEngine) -> None:
         cursor.close()
 
 
+@pytest.mark.timeout(900)
 async def test_without_the_lock_seats_are_oversold(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
