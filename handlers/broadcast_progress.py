@@ -182,6 +182,9 @@ async def broadcasts_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
         progress = await broadcast_progress(
             session=session, broadcast_ids=[b.id for b in broadcasts if b.id is not None]
         )
+        for b in broadcasts:
+            assert b.id is not None
+            await finish_if_done(session=session, broadcast=b, progress=progress[b.id])
     if not broadcasts:
         await update.effective_message.reply_text(t("broadcasts.none_yet", language))
         return
