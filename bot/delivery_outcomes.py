@@ -41,8 +41,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_ATTEMPTS = 6  # sends of one row in all, before it fails for good
-BACKOFF_BASE = 1.0  # seconds before the 2nd send; doubling, at most 5 minutes
+# Sends of one row in all before it fails for good: with the backoff below a row keeps trying
+# for about a quarter of an hour (2, 4, 8 … 256, 300 s), enough to ride out a short outage.
+MAX_ATTEMPTS = 10
+BACKOFF_BASE = 2.0  # seconds before the 2nd send; doubling, at most 5 minutes
 
 
 def backoff(attempts: int) -> timedelta:
