@@ -28,6 +28,9 @@ DESCRIPTION = {
     "ka": "ფინანსდება მცირე ფერმერული და გადამამუშავებელი პროექტები.",
     "en": "Small farming and food-processing projects are funded.",
 }
+# Seconds to wait for the bot's messages: bulk Telegram sends are paced per chat, and the
+# machine running the suite may be busy.
+QUEUED = 20.0
 # No SMS quiet hours, so an announcement goes out whatever hour the tests run at.
 DAYTIME: dict[str, Any] = {"sms_quiet_weekdays": "00:00-00:00", "sms_quiet_weekends": "00:00-00:00"}
 

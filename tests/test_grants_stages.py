@@ -19,6 +19,7 @@ from models.members import Member, Role
 from tests.fakes.telegram_user import VirtualUser
 from tests.grants_support import (
     DAYTIME,
+    QUEUED,
     applicant_row,
     interested,
     outbox_rows,
@@ -38,7 +39,7 @@ async def bot(db_url: str) -> AsyncIterator[RunningBot]:
 
 async def settle(bot: RunningBot, call: GrantCall, *users: VirtualUser) -> None:
     for user in users:
-        await bot.tg.wait_until(lambda u=user: any(call.code in m.text for m in u.inbox))  # type: ignore[misc]
+        await bot.tg.wait_until(lambda u=user: any(call.code in m.text for m in u.inbox), QUEUED)  # type: ignore[misc]
         user.skip_unread()
 
 
@@ -60,25 +61,25 @@ async def test_stages_and_notices_reach_every_applicant(bot: RunningBot) -> None
     aliyev = await sms_member(bot, name="Əli Əliyev", language="az")
     call = await published(bot.rt)
     await settle(bot, call, tamar, nino_user, dato_user)
-    await bot.sms_replies(aliyev.phone or "", 1)
+    await bot.sms_replies(aliyev.phone or "", 1, timeout=QUEUED)
     nino_row = await interested(bot.rt, call, nino, idea="თაფლის სახლი")
     await interested(bot.rt, call, dato)
     await interested(bot.rt, call, aliyev, idea="Fındıq qurutma")
 
     await tamar.send(f"/applicants {call.code}")
-    listing = await tamar.reply()
+    listing = await tamar.reply(QUEUED)
     assert f"{call.code} · მცირე გრანტები სოფლის მეურნეობისთვის — განმცხადებლები: 3" in listing.text
     assert "დაინტერესებული 3" in listing.text
     assert f"#{nino_row.id} ნინო ბერიძე · კაბალი, ქ. ლაგოდეხი · კოოპერატივი" in listing.text
     await tamar.press(f"#{nino_row.id} ნინო ბერიძე — დაინტერესებული")
-    card = await tamar.reply()
+    card = await tamar.reply(QUEUED)
     assert nino.phone is not None and nino.phone in card.text and "Telegram, SMS" in card.text
     assert card.buttons == [["→ იდეა მიღებულია"], ["→ კონკურსიდან გავიდა"], ["← უკან"]]
     await tamar.press("→ იდეა მიღებულია")
-    assert "„დაინტერესებული“ → „იდეა მიღებულია“" in (await tamar.reply()).text
+    assert "„დაინტერესებული“ → „იდეა მიღებულია“" in (await tamar.reply(QUEUED)).text
     await tamar.press("✓ ჩაწერა და შეტყობინება")
-    assert (await tamar.reply()).text.startswith("✓ ჩაწერილია. შეტყობინება რიგშია.")
-    notice = await nino_user.reply()
+    assert (await tamar.reply(QUEUED)).text.startswith("✓ ჩაწერილია. შეტყობინება რიგშია.")
+    notice = await nino_user.reply(QUEUED)
     assert notice.text.startswith(f'{call.code} "მცირე გრანტები')
     assert 'თქვენი პროექტის იდეა "თაფლის სახლი" მივიღეთ' in notice.text
     assert "მოკლე სიის გამოცხადება:" in notice.text  # what comes next, and when
@@ -86,34 +87,34 @@ async def test_stages_and_notices_reach_every_applicant(bot: RunningBot) -> None
     await to_stage(bot, dato, Stage.IDEA_RECEIVED)
     await to_stage(bot, aliyev, Stage.IDEA_RECEIVED)
     await tamar.press("→ მოკლე სიაშია")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("✓ ჩაწერა და შეტყობინება")
-    await tamar.reply()
-    shortlisted = await nino_user.reply()
+    await tamar.reply(QUEUED)
+    shortlisted = await nino_user.reply(QUEUED)
     assert shortlisted.text.startswith("გილოცავთ!") and "სრული განაცხადის ვადა:" in shortlisted.text
 
     # Everyone else still at "idea received" is told they were not shortlisted.
     await tamar.press("← უკან")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("დანარჩენები → მოკლე სიაში ვერ მოხვდა (2)")
-    assert "2 განმცხადებელი" in (await tamar.reply()).text
+    assert "2 განმცხადებელი" in (await tamar.reply(QUEUED)).text
     await tamar.press("✓ ჩაწერა და შეტყობინება")
-    assert (await tamar.reply()).text.startswith("✓ გადატანილია: 2; შეტყობინება რიგშია: 2.")
-    assert "სამწუხაროდ" in (await dato_user.reply()).text
-    sms = (await bot.sms_replies(aliyev.phone or "", 2))[-1]
+    assert (await tamar.reply(QUEUED)).text.startswith("✓ გადატანილია: 2; შეტყობინება რიგშია: 2.")
+    assert "სამწუხაროდ" in (await dato_user.reply(QUEUED)).text
+    sms = (await bot.sms_replies(aliyev.phone or "", 2, timeout=QUEUED))[-1]
     assert "təəssüf ki" in sms and '"Fındıq qurutma"' in sms
 
     # Recorded without a notice: the applicant hears nothing.
     await to_stage(bot, nino, Stage.FULL_APPLICATION)
     nino_user.skip_unread()
     await tamar.send(f"/applicants {call.code}")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press(f"#{nino_row.id} ნინო ბერიძე — სრული განაცხადი მიღებულია")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("→ დაფინანსდა")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("ჩაწერა შეტყობინების გარეშე")
-    assert (await tamar.reply()).text.startswith("✓ ჩაწერილია, შეტყობინების გარეშე.")
+    assert (await tamar.reply(QUEUED)).text.startswith("✓ ჩაწერილია, შეტყობინების გარეშე.")
     row = await applicant_row(bot.rt, nino)
     assert row is not None and row.stage == "funded"
     notices = await outbox_rows(bot.rt, kind="grant.stage")
@@ -133,14 +134,14 @@ async def test_a_stage_changed_meanwhile_is_not_overwritten(bot: RunningBot) -> 
     await settle(bot, call, tamar, villager)
     row = await interested(bot.rt, call, member)
     await tamar.send(f"/applicants {call.code}")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press(f"#{row.id} ნინო ბერიძე — დაინტერესებული")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("→ იდეა მიღებულია")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await to_stage(bot, member, Stage.WITHDRAWN)  # the villager withdrew in the meantime
     await tamar.press("✓ ჩაწერა და შეტყობინება")
-    assert "სხვამ შეცვალა" in (await tamar.reply()).text
+    assert "სხვამ შეცვალა" in (await tamar.reply(QUEUED)).text
     fresh = await applicant_row(bot.rt, member)
     assert fresh is not None and fresh.stage == "withdrawn"
 
@@ -159,7 +160,7 @@ async def test_counts_for_the_board_and_the_csv_files(bot: RunningBot) -> None:
     await to_stage(bot, older, Stage.IDEA_RECEIVED, Stage.NOT_SHORTLISTED)
 
     await board_user.send(f"/grantstats {call.code}")
-    stats = await board_user.reply()
+    stats = await board_user.reply(QUEUED)
     lines = stats.text.split("\n")
     assert lines[1] == "Interested · ideas · shortlisted · funded"
     assert lines[2] == "2 · 2 · 1 · 1 (withdrawn: 0)"
@@ -167,7 +168,7 @@ async def test_counts_for_the_board_and_the_csv_files(bot: RunningBot) -> None:
     assert "• Women: 1 · 1 · 0 · 0" in stats.text and "• Youth (14–29): 1 · 1 · 1 · 1" in stats.text
     assert "• NGO: 1 · 1 · 0 · 0" in stats.text and "• Private sector: 1 · 1 · 0 · 0" in stats.text
     await board_user.press("📄 Counts (CSV)")
-    document = await board_user.reply()
+    document = await board_user.reply(QUEUED)
     assert document.document is not None and document.document.filename == f"{call.code}-counts.csv"
     assert document.document.content is not None
     rows = list(csv.reader(io.StringIO(document.document.content.decode("utf-8-sig"))))
@@ -178,7 +179,7 @@ async def test_counts_for_the_board_and_the_csv_files(bot: RunningBot) -> None:
     assert all((older.phone or "?") not in ",".join(r) for r in rows)  # no personal data for donors
 
     await tamar.send(f"/export grants {call.code}")
-    counts_doc, applicants_doc = await tamar.replies(2)
+    counts_doc, applicants_doc = await tamar.replies(2, QUEUED)
     assert counts_doc.document is not None and applicants_doc.document is not None
     assert applicants_doc.document.filename == f"{call.code}-applicants.csv"
     assert applicants_doc.document.content is not None
@@ -196,4 +197,4 @@ async def test_counts_for_the_board_and_the_csv_files(bot: RunningBot) -> None:
                                "grant.export_counts"]  # fmt: skip
 
     await board_user.send(f"/export grants {call.code}")  # personal data: the secretariat only
-    assert (await board_user.reply()).text == t("core.not_allowed", "en")
+    assert (await board_user.reply(QUEUED)).text == t("core.not_allowed", "en")

@@ -22,6 +22,7 @@ from models.members import Role
 from tests.fakes.telegram_user import VirtualUser
 from tests.grants_support import (
     DAYTIME,
+    QUEUED,
     TBILISI,
     applicant_row,
     eventually,
@@ -56,7 +57,7 @@ def flat(user: VirtualUser) -> list[str]:
 async def announced(bot: RunningBot, code: str, *users: VirtualUser) -> None:
     """Wait until each user has the call's announcement, and mark everything so far read."""
     for user in users:
-        await bot.tg.wait_until(lambda u=user: any(code in m.text for m in u.inbox))  # type: ignore[misc]
+        await bot.tg.wait_until(lambda u=user: any(code in m.text for m in u.inbox), QUEUED)  # type: ignore[misc]
         user.skip_unread()
 
 
@@ -75,76 +76,76 @@ async def test_newgrant_transcript_with_every_refusal_then_publish(bot: RunningB
         )  # fmt: skip
 
     await tamar.send("/newgrant")
-    assert "სახელწოდება ქართულად" in (await tamar.reply()).text
+    assert "სახელწოდება ქართულად" in (await tamar.reply(QUEUED)).text
     await tamar.send("მცირე გრანტები ფერმერებისთვის")
-    assert "მოკლე აღწერა" in (await tamar.reply()).text
+    assert "მოკლე აღწერა" in (await tamar.reply(QUEUED)).text
     await tamar.send("ფინანსდება თხილისა და თაფლის მცირე საწარმოები.")
-    assert "თარგმანები" in (await tamar.reply()).text
+    assert "თარგმანები" in (await tamar.reply(QUEUED)).text
     await tamar.press("+ English")
-    assert "(English)" in (await tamar.reply()).text
+    assert "(English)" in (await tamar.reply(QUEUED)).text
     await tamar.send("Small grants for farmers")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("გამოტოვება")
-    translations = await tamar.reply()
+    translations = await tamar.reply(QUEUED)
     assert translations.buttons[0] == ["+ Azərbaycanca", "+ Русский", "✓ English"]
     await tamar.press("გაგრძელება →")
-    assert "პრიორიტეტებს" in (await tamar.reply()).text
+    assert "პრიორიტეტებს" in (await tamar.reply(QUEUED)).text
     await tamar.press("✓ მზადაა")  # nothing ticked yet
     await bot.tg.wait_until(lambda: tamar.callback_answers[-1] is not None)
     assert "ერთი პრიორიტეტი" in str(tamar.callback_answers[-1])
     await tamar.press("სოფლის მეურნეობა და სურსათის გადამუშავება")
     await bot.tg.wait_until(lambda: "✓ სოფლის მეურნეობა და სურსათის გადამუშავება" in flat(tamar))
     await tamar.press("✓ მზადაა")
-    types = await tamar.reply()
+    types = await tamar.reply(QUEUED)
     assert "ვის შეუძლია" in types.text and ["✓ მუნიციპალური ორგანო"] in types.buttons
     await tamar.press("✓ მუნიციპალური ორგანო")
     await bot.tg.wait_until(lambda: ["მუნიციპალური ორგანო"] in tamar.buttons())
     await tamar.press("✓ მზადაა")
-    assert "ლარში" in (await tamar.reply()).text
+    assert "ლარში" in (await tamar.reply(QUEUED)).text
     await tamar.send("20000-1000")
-    refusal = await tamar.reply()
+    refusal = await tamar.reply(QUEUED)
     assert refusal.text.startswith("მინიმუმი მაქსიმუმზე მეტია") and "ლარში" in refusal.text
     await tamar.send("1 000 – 20 000")
-    assert "თანადაფინანსება" in (await tamar.reply()).text
+    assert "თანადაფინანსება" in (await tamar.reply(QUEUED)).text
     await tamar.send("120")
-    assert "0-დან 90-მდე" in (await tamar.reply()).text
+    assert "0-დან 90-მდე" in (await tamar.reply(QUEUED)).text
     await tamar.send("10%")
-    assert "სახელმძღვანელოს" in (await tamar.reply()).text
+    assert "სახელმძღვანელოს" in (await tamar.reply(QUEUED)).text
     await tamar.send("lag.ge/grants/manual.pdf")
-    assert "საინფორმაციო შეხვედრები" in (await tamar.reply()).text
+    assert "საინფორმაციო შეხვედრები" in (await tamar.reply(QUEUED)).text
     await tamar.send("E999")
-    assert "E999 ვერ მოიძებნა" in (await tamar.reply()).text
+    assert "E999 ვერ მოიძებნა" in (await tamar.reply(QUEUED)).text
     await tamar.send(f"E{session_event.id}")
-    assert "იდეების (ინტერესის გამოხატვის) ვადა" in (await tamar.reply()).text
+    assert "იდეების (ინტერესის გამოხატვის) ვადა" in (await tamar.reply(QUEUED)).text
     await tamar.send("01.01.2020")
-    assert "მომავალში უნდა იყოს" in (await tamar.reply()).text
+    assert "მომავალში უნდა იყოს" in (await tamar.reply(QUEUED)).text
     await tamar.send(typed(start.date() - timedelta(days=2)))  # before the info session
-    assert "ვადამდე" in (await tamar.reply()).text
+    assert "ვადამდე" in (await tamar.reply(QUEUED)).text
     idea_day = today + timedelta(days=30)
     await tamar.send(typed(idea_day))
-    assert "მოკლე სიის გამოცხადება" in (await tamar.reply()).text
+    assert "მოკლე სიის გამოცხადება" in (await tamar.reply(QUEUED)).text
     await tamar.send(typed(idea_day - timedelta(days=1)))
-    order = await tamar.reply()
+    order = await tamar.reply(QUEUED)
     assert "უნდა იყოს „იდეების (ინტერესის გამოხატვის) ვადა“-ის" in order.text
     await tamar.press("გამოტოვება")
-    assert "პროექტის წერის ტრენინგი" in (await tamar.reply()).text
+    assert "პროექტის წერის ტრენინგი" in (await tamar.reply(QUEUED)).text
     await tamar.press("გამოტოვება")
-    assert "სრული განაცხადის ვადა" in (await tamar.reply()).text
+    assert "სრული განაცხადის ვადა" in (await tamar.reply(QUEUED)).text
     holiday = next_may_26(idea_day + timedelta(days=2))
     await tamar.send(f"{typed(holiday)} 17:00")
-    warned = await tamar.reply()
+    warned = await tamar.reply(QUEUED)
     assert "დამოუკიდებლობის" in warned.text or "დასვენების" in warned.text
     assert "გასაუბრებები" in warned.text
     for _ in range(3):  # interviews, results, contract: optional
         await tamar.press("გამოტოვება")
-        await tamar.reply()
+        await tamar.reply(QUEUED)
     await tamar.press(t("events.aud_done", "ka", count=2))
-    preview = await tamar.reply()
+    preview = await tamar.reply(QUEUED)
     assert "მცირე გრანტები ფერმერებისთვის" in preview.text
     assert "1 000 - 20 000 ლარი" in preview.text and "მინიმუმ 10%" in preview.text
     assert f"E{session_event.id}" in preview.text and "2 წევრი" in preview.text
     await tamar.press("📣 გამოქვეყნება")
-    done = await tamar.reply()
+    done = await tamar.reply(QUEUED)
     assert done.text.startswith("✓ G") and "გამოქვეყნდა" in done.text
 
     async with bot.rt.db.session() as session:
@@ -157,7 +158,7 @@ async def test_newgrant_transcript_with_every_refusal_then_publish(bot: RunningB
     assert call.full_deadline.astimezone(TBILISI).hour == 17
     assert event is not None and event.status == "published"  # announced as an event
 
-    await bot.tg.wait_until(lambda: any(call.code in m.text for m in villager.inbox))
+    await bot.tg.wait_until(lambda: any(call.code in m.text for m in villager.inbox), QUEUED)
     announcement = next(m for m in villager.inbox if call.code in m.text)
     assert "📣" in announcement.text and "GRANT " + call.code in announcement.text
     assert announcement.buttons == [["🙋 დაინტერესებული ვარ"]]
@@ -167,11 +168,11 @@ async def test_newgrant_transcript_with_every_refusal_then_publish(bot: RunningB
 async def test_the_secretariat_can_stop_newgrant_and_nothing_is_saved(bot: RunningBot) -> None:
     tamar, _ = await secretariat(bot)
     await tamar.send("/newgrant")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.send("სათაური")
-    await tamar.reply()
+    await tamar.reply(QUEUED)
     await tamar.press("✖ შეწყვეტა")
-    assert "არაფერი შენახულა" in (await tamar.reply()).text
+    assert "არაფერი შენახულა" in (await tamar.reply(QUEUED)).text
     async with bot.rt.db.session() as session:
         assert (await session.execute(select(GrantCall))).first() is None
 
@@ -179,10 +180,10 @@ async def test_the_secretariat_can_stop_newgrant_and_nothing_is_saved(bot: Runni
 async def test_villager_says_i_am_interested_then_withdraws(bot: RunningBot) -> None:
     villager, member = await tg_member(bot, village="ზემო ბოლქვი")
     call = await published(bot.rt)
-    await bot.tg.wait_until(lambda: any(call.code in m.text for m in villager.inbox))
+    await bot.tg.wait_until(lambda: any(call.code in m.text for m in villager.inbox), QUEUED)
     villager.skip_unread()
     await villager.press("🙋 დაინტერესებული ვარ")
-    ask_type = await villager.reply()
+    ask_type = await villager.reply(QUEUED)
     assert "ვინ შეიტანს" in ask_type.text
     assert ask_type.buttons[:3] == [
         ["ფიზიკური პირი"],
@@ -190,14 +191,14 @@ async def test_villager_says_i_am_interested_then_withdraws(bot: RunningBot) -> 
         ["არასამთავრობო ორგანიზაცია"],
     ]
     await villager.send("კოოპერატივი")  # typed, not pressed
-    assert "ღილაკები" in (await villager.reply()).text
+    assert "ღილაკები" in (await villager.reply(QUEUED)).text
     await villager.press("კოოპერატივი")
-    assert "იდეის სახელწოდება" in (await villager.reply()).text
+    assert "იდეის სახელწოდება" in (await villager.reply(QUEUED)).text
     await villager.send("თხილის საშრობი")
-    village = await villager.reply()
+    village = await villager.reply(QUEUED)
     assert village.buttons[0] == ["ზემო ბოლქვი"]
     await villager.press("ზემო ბოლქვი")
-    saved = await villager.reply()
+    saved = await villager.reply(QUEUED)
     assert saved.text.startswith(f"✓ ჩაწერილია: თქვენ დაინტერესებული ხართ კონკურსით {call.code}")
     assert "14, 3 და 1 დღით ადრე" in saved.text
     row = await applicant_row(bot.rt, member)
@@ -206,15 +207,15 @@ async def test_villager_says_i_am_interested_then_withdraws(bot: RunningBot) -> 
     )  # fmt: skip
 
     await villager.send("/grants")
-    card = await villager.reply()
+    card = await villager.reply(QUEUED)
     assert "თქვენი ეტაპი: დაინტერესებული · კოოპერატივი · იდეა: თხილის საშრობი" in card.text
     assert "შემდეგი ვადა: იდეების (ინტერესის გამოხატვის) ვადა" in card.text
     assert "(20 დღეში)" in card.text or "(19 დღეში)" in card.text
     assert card.buttons == [["✏️ ჩემი მონაცემების შეცვლა"], ["კონკურსიდან გასვლა"]]
     await villager.press("კონკურსიდან გასვლა")
-    assert "ნამდვილად გადიხართ" in (await villager.reply()).text
+    assert "ნამდვილად გადიხართ" in (await villager.reply(QUEUED)).text
     await villager.press("დიახ, გავდივარ")
-    assert "გახვედით კონკურსიდან" in (await villager.reply()).text
+    assert "გახვედით კონკურსიდან" in (await villager.reply(QUEUED)).text
     row = await applicant_row(bot.rt, member)
     assert row is not None and row.stage == "withdrawn"
 
@@ -225,18 +226,18 @@ async def test_changing_details_and_a_village_typed_in_full(bot: RunningBot) -> 
     await announced(bot, call.code, villager)
     await interested(bot.rt, call, member, kind="ngo", idea="Old idea", village="Apeni")
     await villager.send(f"/grant {call.code}")
-    view = await villager.reply()
+    view = await villager.reply(QUEUED)
     assert "Your stage: Interested · NGO · idea: Old idea" in view.text
     await villager.press("✏️ Change my details")
-    await villager.reply()
+    await villager.reply(QUEUED)
     await villager.press("Individual")
-    await villager.reply()
+    await villager.reply(QUEUED)
     await villager.press("Not decided yet")
-    assert (await villager.reply()).buttons == [["✖ Stop"]]  # no village in the profile
+    assert (await villager.reply(QUEUED)).buttons == [["✖ Stop"]]  # no village in the profile
     await villager.send("7")
-    assert "Type the village name" in (await villager.reply()).text
+    assert "Type the village name" in (await villager.reply(QUEUED)).text
     await villager.send("Kvemo Bolkvi")
-    assert (await villager.reply()).text.startswith("✓ Your details are updated")
+    assert (await villager.reply(QUEUED)).text.startswith("✓ Your details are updated")
     row = await applicant_row(bot.rt, member)
     assert row is not None and (row.applicant_type, row.idea_title, row.village) == (
         "individual", "", "Kvemo Bolkvi"
@@ -252,23 +253,23 @@ async def test_moving_a_deadline_tells_applicants_and_cancelling_tells_them_too(
     await announced(bot, call.code, tamar, villager)
     await interested(bot.rt, call, member)
     await tamar.send(f"/editgrant {call.code}")
-    card = await tamar.reply()
+    card = await tamar.reply(QUEUED)
     assert "სტატუსი: გამოქვეყნებულია" in card.text and "დაინტერესებული 1" in card.text
     await tamar.press("სრული განაცხადის ვადა")
-    assert "ახლა:" in (await tamar.reply()).text
+    assert "ახლა:" in (await tamar.reply(QUEUED)).text
     new_day = (call.full_deadline + timedelta(days=7)).astimezone(TBILISI).date()
     await tamar.send(f"{typed(new_day)} 16:00")
-    saved = await tamar.reply()
+    saved = await tamar.reply(QUEUED)
     assert "შენახულია. შეტყობინება: 1 განმცხადებელს" in saved.text
-    await bot.tg.wait_until(lambda: any("შეიცვალა" in m.text for m in villager.inbox))
+    await bot.tg.wait_until(lambda: any("შეიცვალა" in m.text for m in villager.inbox), QUEUED)
     change = next(m for m in villager.inbox if "შეიცვალა" in m.text)
     assert f"სრული განაცხადის ვადა: {new_day.day}" in change.text and "16:00" in change.text
 
     await tamar.press("❌ კონკურსის გაუქმება")
-    assert "1 აქტიურ განმცხადებელს" in (await tamar.reply()).text
+    assert "1 აქტიურ განმცხადებელს" in (await tamar.reply(QUEUED)).text
     await tamar.press("❌ კონკურსის გაუქმება")
-    assert "გაუქმებულია. შეტყობინება რიგშია 1" in (await tamar.reply()).text
-    await bot.tg.wait_until(lambda: any("გაუქმდა" in m.text for m in villager.inbox))
+    assert "გაუქმებულია. შეტყობინება რიგშია 1" in (await tamar.reply(QUEUED)).text
+    await bot.tg.wait_until(lambda: any("გაუქმდა" in m.text for m in villager.inbox), QUEUED)
     async with bot.rt.db.session() as session:
         actions = [a.action for a in (await session.execute(select(AuditLog))).scalars()]
     assert {"grant.create", "grant.publish", "grant.edit", "grant.cancel"} <= set(actions)
@@ -283,11 +284,11 @@ async def test_a_draft_is_published_from_its_card(bot: RunningBot) -> None:
     async with bot.rt.db.session() as session:
         call = await create_call(session=session, draft=draft(), actor=None, now=utcnow())
     await tamar.send(f"/editgrant {call.code}")
-    assert "მონახაზი" in (await tamar.reply()).text
+    assert "მონახაზი" in (await tamar.reply(QUEUED)).text
     tamar.skip_unread()
     await tamar.press("📣 გამოქვეყნება")
-    await bot.tg.wait_until(lambda: any("გამოქვეყნდა" in m.text for m in tamar.inbox))
-    await bot.tg.wait_until(lambda: any(call.code in m.text for m in villager.inbox))
+    await bot.tg.wait_until(lambda: any("გამოქვეყნდა" in m.text for m in tamar.inbox), QUEUED)
+    await bot.tg.wait_until(lambda: any(call.code in m.text for m in villager.inbox), QUEUED)
 
 
 @pytest.mark.parametrize("command", ["/newgrant", "/editgrant G1", "/applicants G1"])
@@ -296,7 +297,7 @@ async def test_members_cannot_run_the_secretariat_commands(bot: RunningBot, comm
     call = await published(bot.rt)
     await announced(bot, call.code, villager)
     await villager.send(command)
-    assert (await villager.reply()).text == t("core.not_allowed", "ka")
+    assert (await villager.reply(QUEUED)).text == t("core.not_allowed", "ka")
 
     async def audited() -> bool:
         async with bot.rt.db.session() as session:
@@ -312,9 +313,9 @@ async def test_board_sees_counts_but_not_applicants(bot: RunningBot) -> None:
     call = await published(bot.rt)
     await announced(bot, call.code, board)
     await board.send(f"/grantstats {call.code}")
-    assert "counts" in (await board.reply()).text
+    assert "counts" in (await board.reply(QUEUED)).text
     await board.send(f"/applicants {call.code}")
-    assert (await board.reply()).text == t("core.not_allowed", "en")
+    assert (await board.reply(QUEUED)).text == t("core.not_allowed", "en")
     # A member pressing a secretariat button (forged callback) is refused too.
     villager, _ = await tg_member(bot)
     await villager.send("/grants")
@@ -329,7 +330,7 @@ async def test_board_sees_counts_but_not_applicants(bot: RunningBot) -> None:
 async def test_unregistered_people_are_sent_to_start(bot: RunningBot) -> None:
     stranger = bot.tg.user(language_code="ka")
     await stranger.send("/grants")
-    assert (await stranger.reply()).text == t("core.not_registered", "ka")
+    assert (await stranger.reply(QUEUED)).text == t("core.not_registered", "ka")
 
 
 async def test_an_intent_left_for_a_day_does_not_swallow_later_messages(bot: RunningBot) -> None:
@@ -337,14 +338,14 @@ async def test_an_intent_left_for_a_day_does_not_swallow_later_messages(bot: Run
     call = await published(bot.rt)
     await announced(bot, call.code, villager)
     await villager.press("🙋 დაინტერესებული ვარ")
-    await villager.reply()
+    await villager.reply(QUEUED)
     await villager.press("კოოპერატივი")
-    await villager.reply()
+    await villager.reply(QUEUED)
     async with bot.rt.db.session() as session:
         await session.execute(
             update(Dialog).where(col(Dialog.address) == str(villager.id))
             .values(updated_at=utcnow() - timedelta(days=2))
         )  # fmt: skip
     await villager.send("ხიდი ჩამოინგრა კაბალში")
-    assert (await villager.reply()).text == t("core.unknown_text", "ka")
+    assert (await villager.reply(QUEUED)).text == t("core.unknown_text", "ka")
     assert await applicant_row(bot.rt, member) is None
