@@ -20,6 +20,7 @@ from web.pages import (
     panels,
     polls,
     simulator,
+    youth,
 )
 from web.render import NAV
 
@@ -32,6 +33,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin/polls", "nav.polls", False),
     ("/admin/broadcasts", "nav.broadcasts", False),
     ("/admin/grants", "nav.grants", False),
+    ("/admin/youth", "nav.youth", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
     ("/admin/accounts", "nav.accounts", True),
@@ -54,5 +56,6 @@ def dashboard_routes() -> list[BaseRoute]:
         *polls.routes(),
         *broadcasts.routes(),
         *grants.routes(),
+        *youth.routes(),
         *simulator.routes(),
     ]

@@ -1,0 +1,97 @@
+"""Youth initiatives on the dashboard: a young member's proposal is reviewed on the web, the
+proposer is told, and the team with contacts is for the secretariat only."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlmodel import select
+
+from bot.runtime import Runtime
+from models.audit import AuditLog
+from models.base import utcnow
+from models.members import Member, Role
+from models.outbox import OutboxMessage
+from models.youth import Initiative, InitiativeDraft, InitiativeStatus, propose_initiative
+from models.youth_signups import Band, sign_up
+from tests.dashboard_support import (
+    Browser,
+    board,
+    browser,
+    member_account,
+    second_browser,
+    secretariat,
+    text_of,
+)
+from tests.factories import make_member
+
+__all__ = ["board", "browser", "second_browser", "secretariat"]  # fixtures used here
+
+
+async def a_proposal(rt: Runtime) -> tuple[int, int]:
+    now = utcnow()
+    async with rt.db.session() as session:
+        ana = await make_member(session, name="ანა", birth_year=now.year - 19)
+        draft = InitiativeDraft(
+            title={"ka": "პარკის დასუფთავება"}, description={"ka": "შაბათს, ლაგოდეხის პარკში"},
+            target_size=2, signup_deadline=now + timedelta(days=10),
+            starts_at=now + timedelta(days=12),
+        )  # fmt: skip
+        member = await session.get(Member, ana.id)
+        assert member is not None
+        initiative = await propose_initiative(
+            session=session, draft=draft, proposer=member, now=now
+        )
+        assert initiative.id is not None and ana.id is not None
+        return initiative.id, ana.id
+
+
+async def test_a_proposal_is_approved_on_the_web_and_the_proposer_told(
+    rt: Runtime, browser: Browser
+) -> None:
+    initiative_id, ana_id = await a_proposal(rt)
+    async with rt.db.session() as session:
+        me = await make_member(session, name="Secretary", role=Role.SECRETARIAT)
+    await browser.sign_in(rt, await member_account(rt, me))
+    listing = text_of(await browser.get("/admin/youth"))
+    assert "პარკის დასუფთავება" in listing and "განსახილველი" in listing
+    await browser.get(f"/admin/youth/{initiative_id}")
+    no_reason = await browser.post(f"/admin/youth/{initiative_id}/review", {"action": "decline"})
+    assert "error=note" in no_reason.headers["location"]
+    approved = await browser.post(f"/admin/youth/{initiative_id}/review", {"action": "approve"})
+    assert approved.headers["location"].endswith("done=approve")
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        told = (
+            (await session.execute(select(OutboxMessage).where(OutboxMessage.member_id == ana_id)))
+            .scalars()
+            .all()
+        )
+    assert initiative is not None and initiative.status == InitiativeStatus.OPEN
+    assert told  # the proposer hears the outcome
+
+
+async def test_the_team_with_contacts_is_for_the_secretariat(
+    rt: Runtime, secretariat: Browser, board: Browser
+) -> None:
+    initiative_id, _ = await a_proposal(rt)
+    now = utcnow()
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        assert initiative is not None
+        initiative.status = InitiativeStatus.OPEN
+        session.add(initiative)
+        young = await make_member(session, name="ლუკა", birth_year=now.year - 17,
+                                  phone="+995599707070")  # fmt: skip
+        await sign_up(session=session, initiative=initiative, member=young, band=Band(14, 29),
+                      now=now, channel="sms", why="მიყვარს ბუნება")  # fmt: skip
+    page = text_of(await secretariat.get(f"/admin/youth/{initiative_id}"))
+    assert "ლუკა" in page and "+995 599 70 70 70" in page and "მიყვარს ბუნება" in page
+    team = await secretariat.get(f"/admin/youth/{initiative_id}/team.csv")
+    assert "+995599707070" in team.text
+    board_page = text_of(await board.get(f"/admin/youth/{initiative_id}"))
+    assert "პარკის დასუფთავება" in board_page and "+995 599 70 70 70" not in board_page
+    assert (await board.get(f"/admin/youth/{initiative_id}/team.csv")).status_code == 403
+    async with rt.db.session() as session:
+        logged = (await session.execute(select(AuditLog.action))).scalars().all()
+    assert "youth.team_viewed" in logged and "youth.team_export" in logged
