@@ -25,7 +25,8 @@ async def open_call_with_applicant(rt: Runtime) -> tuple[int, int, int]:
         farmer = await make_member(session, name="ფერმერი გიორგი", village="Kabali")
         draft = GrantDraft(
             title={"ka": "მცირე გრანტები 2027"}, description={"ka": "სოფლის მეურნეობა"},
-            priorities=["agriculture"], applicant_types=["individual"], min_amount=1000, max_amount=20000,
+            priorities=["agriculture"], applicant_types=["individual"],
+            min_amount=1000, max_amount=20000,
             cofinancing_pct=10, idea_deadline=now + timedelta(days=20),
             full_deadline=now + timedelta(days=50),
         )  # fmt: skip

@@ -249,7 +249,8 @@ async def test_the_audit_log_is_filterable(rt: Runtime, secretariat: Browser) ->
     log = text_of(await secretariat.get("/admin/audit"))
     assert "member.role" in log and "web.login" in log and "Secretariat" in log
     only_roles = text_of(await secretariat.get("/admin/audit?action=member.role"))
-    assert "აუდიტის ჟურნალი (1)" in only_roles and "{\"from\": \"member\", \"to\": \"board\"}" in only_roles
+    assert "აუდიტის ჟურნალი (1)" in only_roles
+    assert '{"from": "member", "to": "board"}' in only_roles
     by_target = text_of(await secretariat.get(f"/admin/audit?target=member:{giorgi.id}"))
     assert "(1)" in by_target
     none = text_of(await secretariat.get("/admin/audit?since=2000-01-01&until=2000-01-02"))
