@@ -1,10 +1,10 @@
 """Start and stop a real `lagbot run` process (the console script), for end-to-end tests.
 
-    env = fakes_env(db_url, tg, tw, telegram_rate_per_second=50)  # or process_env(db_url)
-    with LagbotProcess(env) as proc:          # waits until /healthz answers
-        ...
-        proc.terminate()                       # SIGTERM; .kill() for SIGKILL
-    assert proc.returncode == 0
+env = fakes_env(db_url, tg, tw, telegram_rate_per_second=50)  # or process_env(db_url)
+with LagbotProcess(env) as proc:          # waits until /healthz answers
+    ...
+    proc.terminate()                       # SIGTERM; .kill() for SIGKILL
+assert proc.returncode == 0
 """
 
 from __future__ import annotations
