@@ -40,7 +40,7 @@ async def test_a_bulk_message_reaches_every_member_once_with_the_stop_line(db_ur
 
 async def test_a_reply_never_waits_behind_a_running_broadcast(db_url: str) -> None:
     async with delivery_bot(db_url, telegram_rate_per_second=20) as bot:
-        users = [bot.tg.user() for _ in range(80)]  # 4 s of broadcast at 20 msg/s
+        users = [bot.tg.user() for _ in range(120)]  # 6 s of broadcast at 20 msg/s
         members = [await member_for(bot, u) for u in users]
         asker = bot.tg.user(language_code="en")
         asker_member = await member_for(bot, asker, language="en")
@@ -50,7 +50,7 @@ async def test_a_reply_never_waits_behind_a_running_broadcast(db_url: str) -> No
         asked = time.monotonic()
         await asker.send("/help")
         assert "/help" in (await asker.reply(timeout=3)).text
-        assert time.monotonic() - asked < 1.0
+        assert time.monotonic() - asked < 2.0  # not the 5 s the broadcast still needs
         # …and so does a reply queued in the outbox (e.g. an answer from the inbox).
         async with bot.rt.db.session() as session:
             await enqueue(
@@ -61,9 +61,9 @@ async def test_a_reply_never_waits_behind_a_running_broadcast(db_url: str) -> No
         queued = time.monotonic()
         bot.rt.delivery.wake("telegram")
         assert (await asker.reply(timeout=3)).text == "Answer from the secretariat"
-        assert time.monotonic() - queued < 1.0
+        assert time.monotonic() - queued < 2.0
         pending = [r for r in await outbox(bot, broadcast_id=7) if r.status != "delivered"]
-        assert len(pending) > 20, "the broadcast was still running when both answers arrived"
+        assert len(pending) > 40, "the broadcast was still running when both answers arrived"
         await wait_rows(bot, broadcast_id=7, timeout=30)
         assert bot.tg.too_many_requests == 0
 
