@@ -7,6 +7,7 @@ import csv
 import io
 from datetime import date
 
+import pytest
 from sqlmodel import col, select
 
 from models.audit import AuditLog
@@ -14,6 +15,9 @@ from models.members import Consent, Member
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 ADMIN_COMMANDS = [
     "/member 1 yes", "/approve 1", "/promote 1", "/demote 1", "/members", "/export members",
@@ -24,7 +28,7 @@ ADMIN_COMMANDS = [
 async def _text(bot: RunningBot, user: VirtualUser, text: str) -> str:
     message = await bot.tg.wait_until(
         lambda: next((m for m in reversed(user.inbox) if text in m.body), None),
-        5.0,
+        PATIENCE,
         lambda: f"no message with {text!r}: {user.texts()[-2:]!r}",
     )
     return message.body

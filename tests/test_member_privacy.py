@@ -7,6 +7,7 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
 from sqlalchemy import JSON, String, Text
 from sqlmodel import SQLModel, col, select
 
@@ -17,6 +18,9 @@ from models.members import Consent, Member
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 NAME = "ქეთევან წიკლაური"
 PHONE = "+995599818181"
@@ -25,7 +29,7 @@ PHONE = "+995599818181"
 async def _text(bot: RunningBot, user: VirtualUser, text: str) -> str:
     message = await bot.tg.wait_until(
         lambda: next((m for m in reversed(user.inbox) if text in m.body), None),
-        5.0,
+        PATIENCE,
         lambda: f"no message with {text!r}: {user.texts()[-2:]!r}",
     )
     return message.body

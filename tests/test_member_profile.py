@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import col, select
 
 from models.audit import AuditLog
@@ -9,6 +10,9 @@ from models.members import Consent, Member
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 
 class Transcript:
@@ -26,7 +30,7 @@ class Transcript:
             return None
 
         index, body = await self.bot.tg.wait_until(
-            find, 5.0, lambda: f"no new {text!r}: {self.user.texts()[-2:]!r}"
+            find, PATIENCE, lambda: f"no new {text!r}: {self.user.texts()[-2:]!r}"
         )
         self.seen = index + 1
         return body

@@ -3,6 +3,7 @@ and the secretariat bootstrapped from settings only for verified ids and numbers
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import col, select
 
 from models.audit import AuditLog
@@ -10,6 +11,9 @@ from models.members import Member
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot, running_bot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 SMS_PHONE = "+995599300300"
 
@@ -17,7 +21,7 @@ SMS_PHONE = "+995599300300"
 async def _text(bot: RunningBot, user: VirtualUser, text: str) -> str:
     message = await bot.tg.wait_until(
         lambda: next((m for m in reversed(user.inbox) if text in m.body), None),
-        5.0,
+        PATIENCE,
         lambda: f"no message with {text!r}: {user.texts()[-2:]!r}",
     )
     return message.body

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlmodel import select
 
 from models.members import Member
 from tests.harness import running_bot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 PHONE = "+995599771122"
 
@@ -18,7 +22,7 @@ async def _wait_text(bot: object, user: object, text: str) -> str:
     tg: FakeTelegram = bot.tg  # type: ignore[attr-defined]
     message = await tg.wait_until(
         lambda: next((m for m in reversed(user.inbox) if text in m.body), None),
-        5.0,
+        PATIENCE,
         lambda: f"no message with {text!r}: {user.texts()[-2:]!r}",
     )
     return message.body

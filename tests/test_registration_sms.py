@@ -19,6 +19,9 @@ from models.member_fields import FieldError
 from models.members import Consent, Member, SmsScript
 from models.registration_prompts import SMS, SMS_STEPS, prompt_for
 from tests.harness import RunningBot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 PHONE = "+995599445566"
 

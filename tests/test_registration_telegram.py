@@ -10,6 +10,9 @@ from models.members import Consent, Member
 from tests.fakes.telegram_models import BotMessage
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
+from tests.registration_helpers import PATIENCE, patient_fakes  # noqa: F401 (fixture)
+
+pytestmark = pytest.mark.usefixtures("patient_fakes")
 
 
 async def _member(bot: RunningBot, user: VirtualUser) -> Member | None:
@@ -41,7 +44,7 @@ async def _message(bot: RunningBot, user: VirtualUser, text: str) -> BotMessage:
         return None
 
     index, message = await bot.tg.wait_until(
-        find, 5.0, lambda: f"no new message with {text!r}; got {user.texts()[-3:]!r}"
+        find, PATIENCE, lambda: f"no new message with {text!r}; got {user.texts()[-3:]!r}"
     )
     _seen[user.id] = index + 1
     return message
