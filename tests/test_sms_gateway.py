@@ -265,8 +265,9 @@ async def test_a_broadcast_through_the_phone_respects_androids_window(db_url: st
             waiting = [r for r in rows if r.next_attempt_at.timestamp() > later]
         assert len(bot.gw.messages) == 25
         assert all(r.status == OutStatus.QUEUED and r.attempts == 0 for r in waiting)
-        # Mid-broadcast, a villager's question is still answered at once (HELP: 4 parts).
-        [answer] = await bot.gateway_sms(VILLAGER, "HELP")
-        assert "STOP" in answer
+        # Mid-broadcast, a villager's message is still answered at once (a short, 1-part reply;
+        # HELP grows with every capability's line, so it is not a stable size to budget for).
+        [answer] = await bot.gateway_sms(VILLAGER, "START")
+        assert "JOIN" in answer
         assert bot.gw.parts_total() <= 30
         assert all(m.state != "Failed" for m in bot.gw.messages)
