@@ -90,6 +90,13 @@ class Lane:
     bulk: bool
     provider: str | None = None  # SMS lanes: one provider each
     window: int = 16  # rows claimed and not finished, at most
+    # Provider calls on the wire at once: a few keep a paced lane busy, and more only make
+    # the HTTP client juggle idle connections (httpcore checks each on every request).
+    concurrency: int = 4
+    sending: asyncio.Semaphore = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.sending = asyncio.Semaphore(self.concurrency)
     exhausted: bool = field(default=False, repr=False)
 
     @property
@@ -128,7 +135,7 @@ class DeliveryEngine:
         tg_rate, sms_rate = settings.telegram_rate_per_second, settings.sms_rate_per_second
         lanes = [
             Lane("telegram", bulk=False, window=8),
-            Lane("telegram", bulk=True, window=_window(tg_rate, 2.0, 8, 64)),
+            Lane("telegram", bulk=True, window=_window(tg_rate, 2.0, 8, 64), concurrency=4),
         ]
         for provider in sorted(self.rt.sms_providers):
             rate = 0.0 if provider == "simulator" else sms_rate
@@ -293,7 +300,8 @@ class DeliveryEngine:
                 return
             await self.recorder.reserve(lane.name)
             reserved = True
-            result = await self._send(row, flight)
+            async with lane.sending:
+                result = await self._send(row, flight)
         except asyncio.CancelledError:
             raise
         except SendAborted as exc:

@@ -35,7 +35,7 @@ from telegram.warnings import PTBDeprecationWarning
 
 log = logging.getLogger(__name__)
 
-CATCH_UP = 0.02  # seconds a late grant may be made up (keeps any 1 s window ≤ rate × 1.02)
+CATCH_UP = 0.01  # seconds a late grant may be made up (keeps any 1 s window ≤ rate × 1.01)
 TELEGRAM_CHAT_INTERVAL = 1.05  # Telegram: about one message per second per chat
 # Bot API methods the fake and Telegram do not count against the flood limit.
 UNPACED_METHODS = frozenset(

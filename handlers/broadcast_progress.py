@@ -95,6 +95,8 @@ class ProgressNotifier:
             self.rt.delivery.touch(later)  # asked again on a later round
         if not due:
             return
+        for broadcast_id in due:
+            self._last[broadcast_id] = now
         async with self.rt.db.session() as session:
             broadcasts = list(
                 (
@@ -118,7 +120,6 @@ class ProgressNotifier:
                 )
         for broadcast in broadcasts:
             assert broadcast.id is not None
-            self._last[broadcast.id] = now
             await self._edit(broadcast, progress[broadcast.id], languages[broadcast.id])
             if broadcast.status == BroadcastStatus.SENDING:
                 self.rt.delivery.touch(broadcast.id)  # look again (throttled) until it is done
