@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +50,14 @@ BACKOFF_BASE = 2.0  # seconds before the 2nd send; doubling, at most 5 minutes
 
 def backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(300.0, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
+
+
+PHONE = re.compile(r"\+?\d[\d ]{7,}\d")
+
+
+def scrub(reason: str) -> str:
+    """A provider's error text without the full phone number it may quote (logs, reports)."""
+    return PHONE.sub(lambda m: mask_phone(m.group(0).replace(" ", "")), reason)
 
 
 def _never() -> bool:
@@ -97,6 +106,7 @@ async def handle_failure(
     aborted: bool = False,
 ) -> Outcome:
     now = utcnow()
+    reason = scrub(exc.reason)
     found: str | None = None
     if exc.maybe_sent and row.channel == "sms" and not aborted:
         provider = rt.sms_providers.get(row.provider)
@@ -123,14 +133,14 @@ async def handle_failure(
             fresh.claimed_at = fresh.claimed_by = None
             session.add(fresh)
             return Outcome(OutStatus.QUEUED)
-        fresh.error_code, fresh.error_reason = exc.code, exc.reason[:500]
+        fresh.error_code, fresh.error_reason = exc.code, reason[:500]
         if found:
             fresh.status, fresh.provider_message_id, fresh.sent_at = OutStatus.SENT, found, now
             session.add(fresh)
             log.info(
                 "outbox %s had been accepted despite the error (%s): not re-sent",
                 row.id,
-                exc.reason,
+                reason,
             )
             return Outcome(OutStatus.SENT)
         if exc.retryable and fresh.attempts < MAX_ATTEMPTS:
@@ -144,7 +154,7 @@ async def handle_failure(
         member = await session.get(Member, row.member_id) if row.member_id else None
         fresh.status = OutStatus.FAILED
         if exc.retryable:
-            fresh.error_reason = f"gave up after {fresh.attempts} attempts: {exc.reason}"[:500]
+            fresh.error_reason = f"gave up after {fresh.attempts} attempts: {reason}"[:500]
         if exc.kind in ("blocked", "opted_out"):
             fresh.status = OutStatus.SKIPPED
         if member is not None:
@@ -154,7 +164,7 @@ async def handle_failure(
         fallback = False
         if exc.kind in ("blocked", "chat_not_found") and member is not None:
             fallback = await sms_fallback(rt, session, fresh, member)
-        log.info("outbox %s to %s ended %s: %s", row.id, _where(row), fresh.status, exc.reason)
+        log.info("outbox %s to %s ended %s: %s", row.id, _where(row), fresh.status, reason)
         return Outcome(fresh.status, fallback)
 
 
