@@ -97,6 +97,7 @@ class Lane:
 
     def __post_init__(self) -> None:
         self.sending = asyncio.Semaphore(self.concurrency)
+
     exhausted: bool = field(default=False, repr=False)
 
     @property
