@@ -266,6 +266,10 @@ def setup(rt: Runtime) -> None:
     async def _alerts() -> int:
         return await send_alerts(rt)
 
+    async def _stats_section(session: AsyncSession, language: str) -> list[str]:
+        return health_lines(await gateway_health(session=session), rt.settings, language)
+
     rt.hooks["gateway.health"] = _health
+    rt.hooks["stats.section.gateway"] = _stats_section
     rt.hooks["gateway.health_lines"] = _lines
     rt.hooks["gateway.alerts"] = _alerts  # called by the monitor (handlers.gateway)

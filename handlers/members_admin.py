@@ -327,6 +327,11 @@ async def export_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     )
 
 
+# Other capabilities add a section: rt.hooks["stats.section.<name>"] = async (session, language)
+# -> lines; sections follow the members' numbers in the order of their names.
+STATS_SECTION = "stats.section."
+
+
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """/stats: community × sector, youth and gender shares, channel reach, the 49% rule."""
     rt = runtime_of(context)
@@ -334,8 +339,13 @@ async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     async with rt.db.session() as session:
         stats = await member_stats(session=session, settings=rt.settings, now=utcnow())
         communities = await list_communities(session=session)
+        text = stats_text(stats, communities, language, rt.settings)
+        for key in sorted(k for k in rt.hooks if k.startswith(STATS_SECTION)):
+            lines = await rt.hooks[key](session, language)
+            if lines:
+                text += "\n\n" + "\n".join(lines)
     await _audit_view(rt, update, "stats.view", "members")
-    await _reply(update, stats_text(stats, communities, language, rt.settings))
+    await _reply(update, text)
 
 
 def setup(rt: Runtime) -> None:

@@ -272,3 +272,20 @@ async def test_attendance_counts_for_stats_and_in_my_history(rt: Runtime) -> Non
             'Events: 1 held, 1 check-ins (1 different members), 0 "going" answers'
         ]
         assert await member_history(session=session, member_id=nino.id or 0) == (1, 0)
+
+
+async def test_secretariat_sees_attendance_so_far_in_stats(bot: RunningBot) -> None:
+    tamar, admin = await admin_of(bot)
+    async with bot.rt.db.session() as session:
+        nino = await make_member(session, name="ნინო ბერიძე", telegram=False)
+    held = await published(
+        bot.rt, starts=utcnow() - timedelta(days=1), now=utcnow() - timedelta(days=10)
+    )
+    async with bot.rt.db.session() as session:
+        fresh = await session.get(Event, held.id)
+        assert fresh is not None
+        await check_in(session=session, event=fresh, actor=admin, now=utcnow(), member_id=nino.id)
+    text = await say(tamar, "/stats")
+    members, _, events = text.partition("ღონისძიებები: ჩატარდა 1")
+    assert "მონაწილეები: 2" in members
+    assert events.startswith(", დასწრება 1 (სხვადასხვა წევრი: 1)")

@@ -188,3 +188,14 @@ async def test_health_record_counts_the_queue_and_the_last_contact(bot: RunningB
     assert data["failing"] is False and isinstance(data["last_contact_at"], str)
     lines = await bot.rt.hooks["gateway.health_lines"]("en")
     assert lines[0] == "SMS phone (local SIM)" and "✓ Working" in lines
+
+
+async def test_stats_carries_the_phones_health_after_the_members_numbers(bot: RunningBot) -> None:
+    admin = await secretary(bot)
+    await bot.gateway_sms(VILLAGER, "HELP")
+    await sent_through_the_phone(bot, 1)
+    await admin.send("/stats")
+    text = (await admin.reply()).text
+    members, _, phone = text.partition("SMS ტელეფონი")
+    assert "მონაწილე" in members  # the members' numbers come first
+    assert "✓ მუშაობს" in phone and "გაიგზავნა 1" in phone
