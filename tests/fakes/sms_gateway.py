@@ -403,12 +403,16 @@ class FakeSmsGateway:
             responses += await self._emit(event, payload, forge=forge)
         return responses
 
-    async def retry_last_webhook(self, *, resign: bool = False) -> httpx.Response:
-        """POST the last webhook again: same body and headers, or re-signed now like the app."""
+    async def retry_last_webhook(
+        self, *, resign: bool = False, event: str | None = None
+    ) -> httpx.Response:
+        """POST the last webhook (of `event`) again: same body and headers, or re-signed now
+        like the app."""
         with self._lock:
-            if not self._state.deliveries:
-                raise LookupError("no webhook has been sent yet")
-            last = self._state.deliveries[-1]
+            sent = [d for d in self._state.deliveries if event in (None, d.event)]
+            if not sent:
+                raise LookupError("no such webhook has been sent yet")
+            last = sent[-1]
         headers = dict(last.headers)
         if resign and self.signing_key is not None:
             headers.update(self._signature_headers(last.body))
