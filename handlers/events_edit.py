@@ -19,11 +19,7 @@ from bot.runtime import Runtime, runtime_of
 from handlers import events_audience as aud
 from handlers.events_audience import audience_rows
 from handlers.events_common import admin_member, answer_stale, chat_send
-from handlers.events_notify import (
-    invite_audience,
-    notify_change,
-    notify_promoted,
-)
+from handlers.events_notify import apply_and_notify
 from handlers.events_render import markup
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
@@ -34,14 +30,11 @@ from models.event_input import (
     parse_local_datetime,
     parse_offsets,
 )
-from models.event_rsvps import promote_after_capacity_change
 from models.events import (
-    NOTIFYING_FIELDS,
     Event,
     EventInputError,
     EventStateError,
     EventStatus,
-    apply_changes,
     event_id_from_code,
     get_event,
 )
@@ -216,23 +209,11 @@ async def _apply(
     """Save, then tell whoever must know; raises EventInputError before anything is saved."""
     language, now = member.language, utcnow()
     try:
-        changed = await apply_changes(
-            session=session, event=event, changes=changes, actor=member, now=now
-        )
+        changed, told = await apply_and_notify(rt, session, event, changes, member, now)
     except EventStateError as exc:
         await end_dialog(session=session, channel="telegram", address=dialog.address)
         await chat_send(update, t(exc.key, language), [])
         return
-    told = 0
-    if event.status == EventStatus.PUBLISHED:
-        if NOTIFYING_FIELDS & set(changed):
-            told += await notify_change(rt, session, event, now)
-        if "capacity" in changed:
-            promoted = await promote_after_capacity_change(session=session, event=event)
-            await notify_promoted(rt, session, event, promoted, now)
-            told += len(promoted)
-        if "audience" in changed:
-            told += (await invite_audience(rt, session, event, now))[1]
     await end_dialog(session=session, channel="telegram", address=dialog.address)
     await session.commit()
     rt.delivery.wake()

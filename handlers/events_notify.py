@@ -7,6 +7,7 @@ language and SMS script, quiet hours for bulk); callers wake the delivery engine
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -16,8 +17,22 @@ from bot.runtime import Runtime
 from handlers.events_render import announcement, cancel_notice, change_notice, promoted_notice
 from models import seats
 from models.audiences import select_members
-from models.event_rsvps import EventRsvp, RsvpOutcome, answer_rsvp, attendees, record_invites
-from models.events import SEAT_KIND, Event, mark_published
+from models.event_rsvps import (
+    EventRsvp,
+    RsvpOutcome,
+    answer_rsvp,
+    attendees,
+    promote_after_capacity_change,
+    record_invites,
+)
+from models.events import (
+    NOTIFYING_FIELDS,
+    SEAT_KIND,
+    Event,
+    EventStatus,
+    apply_changes,
+    mark_published,
+)
 from models.members import Member
 from models.outbox import Priority
 
@@ -190,3 +205,32 @@ async def answer_and_notify(
     if outcome.promoted:
         await notify_promoted(rt, session, event, outcome.promoted, now)
     return outcome
+
+
+async def apply_and_notify(
+    rt: Runtime,
+    session: AsyncSession,
+    event: Event,
+    changes: dict[str, Any],
+    actor: Member | None,
+    now: datetime,
+) -> tuple[list[str], int]:
+    """Save changes to an event (models.events.apply_changes: EventInputError / EventStateError
+    before anything is saved), then tell whoever must know when it is published: new time or
+    place to everyone Going, Maybe or waitlisted, more seats promote from the waitlist, a wider
+    audience is announced to the newcomers. Returns (changed fields, members told); shared by
+    /editevent and the dashboard. The caller commits and wakes the delivery engine."""
+    changed = await apply_changes(
+        session=session, event=event, changes=changes, actor=actor, now=now
+    )
+    told = 0
+    if event.status == EventStatus.PUBLISHED:
+        if NOTIFYING_FIELDS & set(changed):
+            told += await notify_change(rt, session, event, now)
+        if "capacity" in changed:
+            promoted = await promote_after_capacity_change(session=session, event=event)
+            await notify_promoted(rt, session, event, promoted, now)
+            told += len(promoted)
+        if "audience" in changed:
+            told += (await invite_audience(rt, session, event, now))[1]
+    return changed, told

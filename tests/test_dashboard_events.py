@@ -210,7 +210,7 @@ async def test_check_in_at_the_door_by_name(rt: Runtime, browser: Browser) -> No
             .scalars()
             .all()
         )
-    assert sorted(r.member_id for r in rows) == sorted([nino.id, walk_in.id])
+    assert {r.member_id for r in rows} == {nino.id, walk_in.id} and len(rows) == 2
     assert all(r.checked_in_by == me.id for r in rows)
     sheet = await browser.get(f"/admin/events/{event_id}/attendance.csv")
     rows = list(csv.reader(io.StringIO(sheet.text.lstrip("\ufeff"))))
@@ -275,3 +275,36 @@ async def test_overview_and_member_page_show_events(rt: Runtime, secretariat: Br
     assert "პასუხი" in overview  # the answer deadline
     profile = text_of(await secretariat.get(f"/admin/members/{nino.id}"))
     assert "ღონისძიებები და დასწრება" in profile and "საერთო კრება · მოდის" in profile
+
+
+async def test_more_seats_on_the_web_promote_the_waitlist_as_in_telegram(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    """The web edit and /editevent share handlers.events_notify.apply_and_notify."""
+    async with rt.db.session() as session:
+        first = await make_member(session, name="Nino")
+        second = await make_member(session, name="Levan")
+    event_id = await new_event(rt, secretariat, capacity="1")
+    await secretariat.post(f"/admin/events/{event_id}/publish")
+    async with rt.db.session() as session:
+        event = await session.get(Event, event_id)
+        assert event is not None
+        for person in (first, second):
+            member = await session.get(Member, person.id)
+            assert member is not None
+            await answer_and_notify(rt, session, event, member, "going", channel="telegram",
+                                    now=utcnow())  # fmt: skip
+    await secretariat.get(f"/admin/events/{event_id}/edit")
+    more = await secretariat.post(f"/admin/events/{event_id}/edit", event_form(rt, capacity="2"))
+    assert more.status_code == 303 and "told=1" in more.headers["location"]
+    async with rt.db.session() as session:
+        kinds = (
+            (
+                await session.execute(
+                    select(OutboxMessage.kind).where(OutboxMessage.member_id == second.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert "event.promoted" in kinds

@@ -16,26 +16,21 @@ from starlette.routing import BaseRoute, Route
 from bot.i18n import t
 from bot.roles import Access
 from handlers.events_notify import (
-    invite_audience,
+    apply_and_notify,
     notify_cancel,
-    notify_change,
-    notify_promoted,
     publish_and_announce,
 )
 from models.audiences import Audience, select_members
 from models.base import utcnow
 from models.communities import list_communities
 from models.event_reports import assembly_quorum
-from models.event_rsvps import EventRsvp, attendees, count, promote_after_capacity_change
+from models.event_rsvps import EventRsvp, attendees, count
 from models.events import (
-    NOTIFYING_FIELDS,
     Event,
     EventDraft,
     EventInputError,
     EventKind,
     EventStateError,
-    EventStatus,
-    apply_changes,
     create_event,
     get_event,
     mark_cancelled,
@@ -235,11 +230,11 @@ async def edit_event_page(request: Request, staff: Staff) -> Response:
 
 @page(Access.SECRETARIAT)
 async def edit_event_post(request: Request, staff: Staff) -> Response:
-    """Save, then tell whoever must know — as /editevent does (handlers.events_edit._apply)."""
+    """Save, then tell whoever must know — the same handlers.events_notify.apply_and_notify as
+    /editevent."""
     rt = runtime(request)
     values, audience, now = _form_values(staff), audience_from_form(staff), utcnow()
     event_id = request.path_params["event_id"]
-    told = 0
     try:
         draft = _draft(values, audience, rt.settings.tz, now)
         async with rt.db.session() as session:
@@ -255,18 +250,7 @@ async def edit_event_post(request: Request, staff: Staff) -> Response:
                 "capacity": draft.capacity, "rsvp_deadline": draft.rsvp_deadline,
                 "audience": draft.audience, "reminders": draft.reminders,
             }  # fmt: skip
-            changed = await apply_changes(
-                session=session, event=event, changes=changes, actor=actor, now=now
-            )
-            if event.status == EventStatus.PUBLISHED:
-                if NOTIFYING_FIELDS & set(changed):
-                    told += await notify_change(rt, session, event, now)
-                if "capacity" in changed:
-                    promoted = await promote_after_capacity_change(session=session, event=event)
-                    await notify_promoted(rt, session, event, promoted, now)
-                    told += len(promoted)
-                if "audience" in changed:
-                    told += (await invite_audience(rt, session, event, now))[1]
+            changed, told = await apply_and_notify(rt, session, event, changes, actor, now)
             if changed:
                 await on_behalf(session, staff, "event.edit", f"event:{event.id}", actor)
     except (EventInputError, EventStateError) as exc:
