@@ -8,6 +8,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.runtime import Runtime
+from models.audit import AuditLog
 from models.base import utcnow
 from models.grants import GrantDraft, create_call, mark_published
 from models.grants_applicants import GrantApplicant, register_interest
@@ -90,3 +91,19 @@ async def test_grant_csvs_and_board_reads_only(
         f"/admin/grants/{call_id}/applicants/{applicant_id}/stage", {"stage": "idea_received"}
     )
     assert refused.status_code == 403
+
+
+async def test_seeing_the_applicants_is_logged(rt: Runtime, board: Browser) -> None:
+    call_id, _, _ = await open_call_with_applicant(rt)
+    await board.get(f"/admin/grants/{call_id}")
+    async with rt.db.session() as session:
+        entry = (
+            (
+                await session.execute(
+                    select(AuditLog).where(AuditLog.action == "grant.applicants_viewed")
+                )
+            )
+            .scalars()
+            .one()
+        )
+    assert entry.target == f"G{call_id}" and entry.details["count"] == 1

@@ -7,7 +7,7 @@ import csv
 import io
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.runtime import Runtime
 from models.audit import AuditLog
@@ -252,6 +252,32 @@ async def test_the_audit_log_is_filterable(rt: Runtime, secretariat: Browser) ->
     assert "აუდიტის ჟურნალი (1)" in only_roles
     assert '{"from": "member", "to": "board"}' in only_roles
     by_target = text_of(await secretariat.get(f"/admin/audit?target=member:{giorgi.id}"))
-    assert "(1)" in by_target
+    assert "(2)" in by_target  # the page was viewed, then the role changed
     none = text_of(await secretariat.get("/admin/audit?since=2000-01-01&until=2000-01-02"))
     assert "ჩანაწერი ვერ მოიძებნა" in none
+
+
+async def test_looking_at_personal_data_is_in_the_audit_log(rt: Runtime, board: Browser) -> None:
+    async with rt.db.session() as session:
+        tamar = await make_member(session, name="Tamar", village="Kevkhiani")
+    await board.get("/admin/members?q=Tamar")
+    await board.get(f"/admin/members/{tamar.id}")
+    async with rt.db.session() as session:
+        seen = list(
+            (
+                await session.execute(
+                    select(AuditLog).where(col(AuditLog.action).endswith("viewed"))
+                )
+            ).scalars()
+        )
+    listing = next(e for e in seen if e.action == "member.list_viewed")
+    assert listing.actor_label.startswith("web:") and listing.details["total"] == 1
+    assert listing.details["filter"]["q"] == "Tamar"
+    page = next(e for e in seen if e.action == "member.viewed")
+    assert page.target == f"member:{tamar.id}" and page.actor_label == listing.actor_label
+    await board.get("/admin/members/99999")  # nothing shown, nothing logged
+    async with rt.db.session() as session:
+        views = (
+            await session.execute(select(AuditLog).where(AuditLog.action == "member.viewed"))
+        ).scalars()
+        assert len(list(views)) == 1

@@ -40,7 +40,7 @@ from models.events import (
 )
 from models.members import Member
 from web.forms import acting_member, audience_from_form, local_input, on_behalf
-from web.guard import Staff, page, runtime
+from web.guard import Staff, audit, page, runtime
 from web.render import error_page, render
 
 LANGS = ("ka", "az", "ru", "en")
@@ -207,6 +207,9 @@ async def event_page(request: Request, staff: Staff) -> Response:
         quorum = None
         if event.kind == EventKind.ASSEMBLY:
             quorum = await assembly_quorum(session=session, event=event, settings=rt.settings)
+    if people:  # names of who answered: a view of personal data, logged
+        await audit(request, staff, "event.answers_viewed", f"event:{event.id}",
+                    {"count": len(people)})  # fmt: skip
     groups: dict[str, list[Any]] = {k: [] for k in ("going", "waitlist", "maybe", "no", "invited")}
     for person in people:
         groups.setdefault(person.status, []).append(person)

@@ -50,6 +50,8 @@ async def grant_page(request: Request, staff: Staff) -> Response:
         counts = await grant_counts(session=session, call=call)
         people = await applicants_of(session=session, grant_id=call.id)
         communities = {c.id: c for c in await list_communities(session=session) if c.id}
+    if people:  # applicants' names: a view of personal data, logged
+        await audit(request, staff, "grant.applicants_viewed", call.code, {"count": len(people)})
     ages = (rt.settings.youth_min_age, rt.settings.youth_max_age)
     lang = staff.language
     rows: list[tuple[Any, Member, list[str]]] = [(a, m, allowed_next(call, a)) for a, m in people]

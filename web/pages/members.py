@@ -93,6 +93,10 @@ async def members_page(request: Request, staff: Staff) -> Response:
     async with runtime(request).db.session() as session:
         communities = await list_communities(session=session)
     shown = members[(number - 1) * PAGE_SIZE : number * PAGE_SIZE]
+    # Who looked at which names and numbers is personal data too (the filter, not the rows).
+    await audit(request, staff, "member.list_viewed", "members",
+                {"shown": len(shown), "total": len(members), "page": number,
+                 "filter": flt.as_dict()})  # fmt: skip
     query = "&".join(
         f"{k}={'on' if v is True else v}" for k, v in flt.as_dict().items() if k != "status"
     )
@@ -125,7 +129,7 @@ async def members_export(request: Request, staff: Staff) -> Response:
 
 
 async def _record_or_404(
-    request: Request, staff: Staff, template: str, **extra: object
+    request: Request, staff: Staff, template: str, view_action: str | None = None, **extra: object
 ) -> Response:
     member_id = request.path_params["member_id"]
     rt = runtime(request)
@@ -140,6 +144,8 @@ async def _record_or_404(
                     sections.append(shown)
     if record is None:
         return await error_page(request, staff, 404, "errors.not_found")
+    if view_action is not None:
+        await audit(request, staff, view_action, f"member:{member_id}")
     values: dict[str, object] = {
         "record": record,
         "m": record.member,
@@ -158,12 +164,12 @@ async def _record_or_404(
 
 @page(Access.BOARD)
 async def member_page(request: Request, staff: Staff) -> Response:
-    return await _record_or_404(request, staff, "member.html")
+    return await _record_or_404(request, staff, "member.html", view_action="member.viewed")
 
 
 @page(Access.SECRETARIAT)
 async def member_edit_page(request: Request, staff: Staff) -> Response:
-    return await _record_or_404(request, staff, "member_edit.html")
+    return await _record_or_404(request, staff, "member_edit.html", view_action="member.viewed")
 
 
 @page(Access.SECRETARIAT)
