@@ -1,6 +1,8 @@
 """Youth initiatives on Telegram for members: /initiatives, one-button sign-up (then an optional
-"why me" line and skills), withdraw. Proposals are in youth_propose, the lead's and the
-secretariat's side in youth_admin, SMS in youth_sms, reminders in youth_reminders.
+"why me" line and skills), withdraw; on the card, the lead and the secretariat also get the team
+list and Start (open | full → running) / Finish (running → finished). Proposals are in
+youth_propose, the lead's and the secretariat's side in youth_admin, SMS in youth_sms,
+reminders in youth_reminders.
 """
 
 from __future__ import annotations
@@ -17,8 +19,11 @@ from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
 from handlers.youth_notify import (
     band_of,
+    finish_and_notify,
     local_date,
+    refusal,
     signup_and_notify,
+    start_and_notify,
     where_of,
     withdraw_and_notify,
 )
@@ -27,16 +32,27 @@ from models.base import utcnow
 from models.dialogs import Dialog, end_dialog, start_dialog
 from models.members import Member
 from models.youth import (
+    JOINABLE,
     SEAT_KIND,
     Initiative,
+    InitiativeStatus,
     YouthRefused,
     get_initiative,
+    may_manage,
     may_see_team,
     skill_catalog,
     skill_label,
     start_due_initiatives,
 )
-from models.youth_signups import eligible, my_status, open_for, signup_of, update_signup
+from models.youth_signups import (
+    MAX_WHY,
+    clip_why,
+    eligible,
+    my_status,
+    open_for,
+    signup_of,
+    update_signup,
+)
 
 ORDER = 62
 WHY_FLOW = "youth_why"
@@ -140,6 +156,11 @@ async def detail_view(
             text += "\n\n" + t("youth.refused_not_youth", language)
     if may_see_team(member, initiative):
         rows.append([(t("youth.btn_team", language), f"yi:t:{initiative.id}")])
+    if may_manage(member, initiative):
+        if initiative.status in JOINABLE:
+            rows.append([(t("youth.btn_start", language), f"yi:r:{initiative.id}")])
+        elif initiative.status == InitiativeStatus.RUNNING:
+            rows.append([(t("youth.btn_finish", language), f"yi:f:{initiative.id}")])
     return text, keyboard(rows)
 
 
@@ -197,6 +218,17 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                     rt, session, initiative, member, channel="telegram", now=utcnow()
                 )
                 answer = t("youth.withdrawn", language, title=initiative.title_in(language))
+            elif action in ("r", "f"):
+                if not may_manage(member, initiative):
+                    await query.answer(t("youth.manage_not_allowed", language))
+                    return
+                change = start_and_notify if action == "r" else finish_and_notify
+                await change(rt, session, initiative, member, utcnow())
+                answer = t(
+                    "youth.started" if action == "r" else "youth.finished",
+                    language,
+                    code=initiative.code,
+                )
             elif action == "k":
                 row = await signup_of(
                     session=session, initiative_id=initiative_id, member_id=member.id or 0
@@ -220,7 +252,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 )
                 answer = t("youth.ask_why", language)
         except YouthRefused as exc:
-            await query.answer(t(exc.key, language, code=initiative.code))
+            await query.answer(refusal(exc, language, initiative.code)[:190])
             return
         text, markup = await detail_view(rt, session, initiative, member)
     rt.delivery.wake()
@@ -248,10 +280,15 @@ async def on_why(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Dia
             await message.reply_text(t("youth.why_not_saved", language))
             return
         try:
-            await update_signup(session=session, initiative=initiative, member=member, why=text)
+            row = await update_signup(
+                session=session, initiative=initiative, member=member, why=text
+            )
         except YouthRefused as exc:
-            await message.reply_text(t(exc.key, language, code=initiative.code))
+            await message.reply_text(refusal(exc, language, initiative.code))
             return
+    if clip_why(text)[1]:
+        await message.reply_text(t("youth.why_shortened", language, max=MAX_WHY, why=row.why))
+        return
     await message.reply_text(t("youth.why_saved", language))
 
 
@@ -263,5 +300,5 @@ def setup(rt: Runtime) -> None:
         description_key="youth.cmd_initiatives",
         access=Access.MEMBER,
     )
-    rt.add_telegram_handler(CallbackQueryHandler(on_button, pattern=r"^yi:[oswkyt]:\d+(:\w+)?$"))
+    rt.add_telegram_handler(CallbackQueryHandler(on_button, pattern=r"^yi:[oswkytrf]:\d+(:\w+)?$"))
     rt.telegram_step(WHY_FLOW, on_why)

@@ -2,7 +2,10 @@
 
 /team Y4 (the lead and the secretariat only: names, villages, contacts), /proposals with
 approve / ask for changes / decline (a reason is asked for), /announce_initiative Y4 (a youth
-broadcast through the engine), /youthstats (participation numbers).
+broadcast through the engine), /youthstats (participation numbers); the lead and the
+secretariat: /start_initiative Y4 (open | full → running), /finish_initiative Y4 (running →
+finished) — the team is told, the change audited — and /initiative_text Y4 az (the title and
+description in another language: the first line is the title, the rest the description).
 """
 
 from __future__ import annotations
@@ -11,15 +14,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
 from handlers._secretariat import secretariat_or_refuse
 from handlers.youth import keyboard
 from handlers.youth_notify import (
     announce_initiative,
+    finish_and_notify,
     proposal_card,
+    refusal,
     review_buttons,
+    start_and_notify,
     tell_proposer,
 )
 from models.audit import record_audit
@@ -36,15 +42,18 @@ from models.youth import (
     decline_proposal,
     get_initiative,
     initiative_id_from_code,
+    may_manage,
     may_see_team,
     pending_proposals,
     request_changes,
+    set_initiative_text,
     skill_label,
 )
 from models.youth_signups import participation, team_of
 
 ORDER = 63
 REVIEW_FLOW = "youth_review"
+TEXT_FLOW = "youth_text"
 GENDERS = ("female", "male", "unsaid")
 
 
@@ -197,7 +206,7 @@ async def on_review_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -
                     session=session, initiative=initiative, actor=admin, now=utcnow()
                 )
             except YouthRefused as exc:
-                await query.answer(t(exc.key, language, code=initiative.code))
+                await query.answer(refusal(exc, language, initiative.code)[:190])
                 return
             await tell_proposer(rt, session, initiative)
             done = t("youth.review_approved", language, code=initiative.code)
@@ -258,11 +267,129 @@ async def on_review_text(
                 )
                 done = t("youth.review_declined", language, code=initiative.code)
         except YouthRefused as exc:
-            await message.reply_text(t(exc.key, language, code=initiative.code))
+            await message.reply_text(refusal(exc, language, initiative.code))
             return
         await tell_proposer(rt, session, initiative)
     rt.delivery.wake()
     await message.reply_text(done)
+
+
+async def _status_change(update: Update, context: ContextTypes.DEFAULT_TYPE, finish: bool) -> None:
+    rt = runtime_of(context)
+    member = await telegram_member(rt, update)
+    message = update.effective_message
+    assert member is not None and message is not None
+    language = member.language
+    usage = "youth.finish_usage" if finish else "youth.start_usage"
+    async with rt.db.session() as session:
+        initiative = await _initiative_from_args(rt, update, context, session, language, usage)
+        if initiative is None:
+            return
+        if not may_manage(member, initiative):
+            await record_audit(
+                session=session,
+                action="access.refused",
+                actor_member_id=member.id,
+                actor_label=f"member:{member.id}",
+                target=f"youth:{initiative.id}:{'finish' if finish else 'start'}",
+            )
+            await message.reply_text(t("youth.manage_not_allowed", language))
+            return
+        change = finish_and_notify if finish else start_and_notify
+        try:
+            told = await change(rt, session, initiative, member, utcnow())
+        except YouthRefused as exc:
+            await message.reply_text(refusal(exc, language, initiative.code))
+            return
+    rt.delivery.wake()
+    key = "youth.finished" if finish else "youth.started"
+    await message.reply_text(
+        t(key, language, code=initiative.code) + "\n" + t("youth.team_told", language, count=told)
+    )
+
+
+async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _status_change(update, context, finish=False)
+
+
+async def finish_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await _status_change(update, context, finish=True)
+
+
+async def text_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """/initiative_text Y4 az: the next message is the title (first line) and description."""
+    rt = runtime_of(context)
+    member = await telegram_member(rt, update)
+    message = update.effective_message
+    assert member is not None and message is not None
+    language = member.language
+    target = (context.args[1] if context.args and len(context.args) > 1 else "").lower()
+    if target not in LANGUAGES:
+        await message.reply_text(t("youth.text_usage", language))
+        return
+    async with rt.db.session() as session:
+        initiative = await _initiative_from_args(
+            rt, update, context, session, language, "youth.text_usage"
+        )
+        if initiative is None:
+            return
+        if not may_manage(member, initiative):
+            await message.reply_text(t("youth.manage_not_allowed", language))
+            return
+        await start_dialog(
+            session=session,
+            channel="telegram",
+            address=str(member.telegram_id),
+            flow=TEXT_FLOW,
+            step="text",
+            data={"initiative": initiative.id, "language": target},
+            member_id=member.id,
+        )
+    await message.reply_text(
+        t("youth.text_ask", language, code=initiative.code, language=target.upper())
+    )
+
+
+async def on_text_translation(
+    update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Dialog
+) -> None:
+    rt = runtime_of(context)
+    message = update.effective_message
+    assert message is not None
+    member = await telegram_member(rt, update)
+    if member is None:
+        return
+    language, raw = member.language, (message.text or "").strip()
+    title, _, description = raw.partition("\n")
+    async with rt.db.session() as session:
+        await end_dialog(session=session, channel=dialog.channel, address=dialog.address)
+        initiative = await get_initiative(
+            session=session, initiative_id=int(dialog.data.get("initiative", 0))
+        )
+        if initiative is None or not may_manage(member, initiative) or not raw:
+            await message.reply_text(t("youth.text_not_saved", language))
+            return
+        try:
+            await set_initiative_text(
+                session=session,
+                initiative=initiative,
+                language=str(dialog.data.get("language")),
+                actor=member,
+                now=utcnow(),
+                title=title.strip(),
+                description=description.strip() if description.strip() else None,
+            )
+        except YouthRefused as exc:
+            await message.reply_text(refusal(exc, language, initiative.code))
+            return
+    await message.reply_text(
+        t(
+            "youth.text_saved",
+            language,
+            code=initiative.code,
+            language=str(dialog.data.get("language")).upper(),
+        )
+    )
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -323,5 +450,27 @@ def setup(rt: Runtime) -> None:
         description_key="youth.cmd_stats",
         access=Access.SECRETARIAT,
     )
+    add_command(
+        rt,
+        "start_initiative",
+        start_command,
+        description_key="youth.cmd_start",
+        access=Access.MEMBER,
+    )
+    add_command(
+        rt,
+        "finish_initiative",
+        finish_command,
+        description_key="youth.cmd_finish",
+        access=Access.MEMBER,
+    )
+    add_command(
+        rt,
+        "initiative_text",
+        text_command,
+        description_key="youth.cmd_text",
+        access=Access.MEMBER,
+    )
     rt.add_telegram_handler(CallbackQueryHandler(on_review_button, pattern=r"^yr:[acd]:\d+$"))
     rt.telegram_step(REVIEW_FLOW, on_review_text)
+    rt.telegram_step(TEXT_FLOW, on_text_translation)

@@ -2,7 +2,9 @@
 
 - a sign-up or withdrawal → the lead at once; a promotion from the reserve list → the promoted
 - a proposal → the secretariat (with review buttons); the review → the proposer
-- an announcement → youth, through the broadcast engine, in each member's language
+- an announcement → youth, through the broadcast engine, in each member's language, with a
+  sign-up button on Telegram (the same `yi:s:<id>` as /initiatives) and SIGNUP Y<n> in SMS
+- a start or finish (the lead or the secretariat) → the lead and the team
 """
 
 from __future__ import annotations
@@ -10,20 +12,38 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from bot.i18n import LANGUAGES, t
 from bot.outbound import Button, Outgoing, queue_for_member
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers._members_common import secretariat
+from models import seats
 from models.audiences import Audience
 from models.audit import record_audit
 from models.broadcasts import Broadcast, publish_broadcast
 from models.communities import Community
 from models.members import Member
-from models.outbox import Priority
-from models.youth import Initiative
+from models.outbox import OutboxMessage, Priority
+from models.youth import (
+    MAX_TEAM,
+    SEAT_KIND,
+    Initiative,
+    YouthRefused,
+    finish_initiative,
+    start_initiative,
+)
 from models.youth_signups import Band, SignupOutcome, sign_up, withdraw
+
+
+def refusal(exc: YouthRefused, language: str, code: str) -> str:
+    """The localized refusal, statuses named in the reader's language."""
+    values = {
+        k: t(f"youth.status_{v}", language) if k in ("status", "to") else v
+        for k, v in exc.values.items()
+    }
+    return t(exc.key, language, code=code, max=MAX_TEAM, **values)
 
 
 def band_of(settings: Settings) -> Band:
@@ -241,6 +261,8 @@ async def announce_initiative(
         created_by=actor.id,
         now=now,
     )
+    assert broadcast.id is not None
+    await _signup_buttons(session, initiative, broadcast.id)
     initiative.announced_at = now
     session.add(initiative)
     await record_audit(
@@ -252,3 +274,67 @@ async def announce_initiative(
         details={"broadcast": broadcast.id, "recipients": broadcast.recipients},
     )
     return broadcast
+
+
+async def lead_and_team(session: AsyncSession, initiative: Initiative) -> list[tuple[Member, bool]]:
+    """(member, is_lead): the lead first, then the seated team (the reserve list is not)."""
+    assert initiative.id is not None
+    people: list[tuple[Member, bool]] = []
+    seen: set[int] = set()
+    if initiative.lead_member_id is not None:
+        lead = await session.get(Member, initiative.lead_member_id)
+        if lead is not None and lead.is_active and lead.id is not None:
+            people.append((lead, True))
+            seen.add(lead.id)
+    for seat in await seats.seats_in(
+        session=session, kind=SEAT_KIND, item_id=initiative.id, status=seats.SeatStatus.SEATED
+    ):
+        member = await session.get(Member, seat.member_id)
+        if member is not None and member.is_active and seat.member_id not in seen:
+            people.append((member, False))
+    return people
+
+
+async def _tell_team(
+    rt: Runtime, session: AsyncSession, initiative: Initiative, key: str, actor: Member
+) -> int:
+    told = 0
+    for member, _is_lead in await lead_and_team(session, initiative):
+        if member.id == actor.id:
+            continue
+        language = member.language
+        text = t(key, language, title=initiative.title_in(language), code=initiative.code)
+        await _tell(rt, session, member, text)
+        told += 1
+    return told
+
+
+async def start_and_notify(
+    rt: Runtime, session: AsyncSession, initiative: Initiative, actor: Member, now: datetime
+) -> int:
+    """open | full → running; the lead and the team are told. Returns how many were told."""
+    await start_initiative(session=session, initiative=initiative, actor=actor, now=now)
+    return await _tell_team(rt, session, initiative, "youth.started_notice", actor)
+
+
+async def finish_and_notify(
+    rt: Runtime, session: AsyncSession, initiative: Initiative, actor: Member, now: datetime
+) -> int:
+    """running → finished; the lead and the team are told (with thanks)."""
+    await finish_initiative(session=session, initiative=initiative, actor=actor, now=now)
+    return await _tell_team(rt, session, initiative, "youth.finished_notice", actor)
+
+
+async def _signup_buttons(session: AsyncSession, initiative: Initiative, broadcast_id: int) -> None:
+    """The announcement's Telegram rows get the one-button sign-up, labelled in the reader's
+    language (the rows are still in this transaction: nothing has been sent)."""
+    assert initiative.id is not None
+    query = select(OutboxMessage).where(
+        col(OutboxMessage.broadcast_id) == broadcast_id, col(OutboxMessage.channel) == "telegram"
+    )
+    for row in (await session.execute(query)).scalars():
+        member = await session.get(Member, row.member_id) if row.member_id else None
+        label = t("youth.btn_signup", member.language if member else None)
+        row.payload = {**row.payload, "buttons": [[[label, f"yi:s:{initiative.id}"]]]}
+        session.add(row)
+    await session.flush()

@@ -3,6 +3,12 @@
 title → description → community (buttons) → team size → skills (buttons, or typed free text)
 → sign-up deadline → start date → non-youth helpers? → summary with Send / Cancel.
 `/propose Y4` starts the changed version of a proposal the secretariat sent back.
+
+The title and description are kept in the proposer's language; other languages are added
+later with /initiative_text (the proposer leads the initiative). Every step is one atomic
+read-modify-write of the Dialog row (`_locked_dialog`: SELECT … FOR UPDATE on PostgreSQL, the
+BEGIN IMMEDIATE every SQLite transaction starts with), so two fast taps never lose an answer,
+and the proposal is submitted in that same transaction (a double tap on Send sends one).
 """
 
 from __future__ import annotations
@@ -11,6 +17,8 @@ import re
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
@@ -18,11 +26,11 @@ from bot.i18n import t
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
 from handlers.youth import keyboard
-from handlers.youth_notify import band_of, proposal_to_secretariat
+from handlers.youth_notify import band_of, proposal_to_secretariat, refusal
 from models.audiences import is_youth
 from models.base import utcnow
 from models.communities import list_communities
-from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
+from models.dialogs import Dialog, advance_dialog, end_dialog, start_dialog
 from models.members import Member
 from models.youth import (
     MAX_DESCRIPTION,
@@ -99,7 +107,7 @@ async def propose_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     ):
         await message.reply_text(t("youth.propose_youth_only", language))
         return
-    data: dict[str, Any] = {"skills": []}
+    data: dict[str, Any] = {"skills": [], "language": language}
     if context.args:
         initiative_id = initiative_id_from_code(context.args[0])
         async with rt.db.session() as session:
@@ -137,6 +145,50 @@ async def _communities_prompt(update: Update, rt: Runtime, language: str) -> Non
     await message.reply_text(t("youth.propose_community", language), reply_markup=keyboard(rows))
 
 
+async def _locked_dialog(session: AsyncSession, address: str) -> Dialog | None:
+    """This address's Dialog row, read fresh and locked until the transaction ends."""
+    query = (
+        select(Dialog)
+        .where(Dialog.channel == "telegram", Dialog.address == address)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    return (await session.execute(query)).scalars().first()
+
+
+def _text_step(
+    step: str, text: str, data: dict[str, Any], today: date
+) -> tuple[str | None, dict[str, Any], str | None]:
+    """(error key, answers, next step) for a typed answer; next step None: use the buttons."""
+    if step == "title":
+        error = "youth.refused_title_long" if len(text) > MAX_TITLE else None
+        return (
+            error or ("youth.refused_no_title" if not text else None),
+            {"title": text},
+            ("description"),
+        )
+    if step == "description":
+        error = "youth.refused_description_long" if len(text) > MAX_DESCRIPTION else None
+        return error, {"description": text}, "community"
+    if step == "size":
+        size = int(text) if text.isdigit() else 0
+        return (None if 1 <= size <= MAX_TEAM else "youth.refused_size"), {"size": size}, "skills"
+    if step == "skills":
+        return None, {"skills_other": text[:200]}, "deadline"
+    if step in ("deadline", "start"):
+        day = parse_date(text, today)
+        error = None
+        if day is None:
+            error = "youth.refused_date"
+        elif step == "deadline" and day < today:
+            error = "youth.refused_deadline_past"
+        elif step == "start" and day < date.fromisoformat(str(data.get("deadline"))):
+            error = "youth.refused_start_before_deadline"
+        following = "start" if step == "deadline" else "helpers"
+        return error, {step: day.isoformat() if day else None}, following
+    return None, {}, None
+
+
 async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Dialog) -> None:
     rt = runtime_of(context)
     message = update.effective_message
@@ -144,43 +196,20 @@ async def on_text(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Di
     member = await telegram_member(rt, update)
     language = member.language if member else rt.settings.default_language
     text = (message.text or "").strip()
-    step, data = dialog.step, dict(dialog.data)
     today = utcnow().astimezone(rt.settings.tz).date()
-    error: str | None = None
-    updates: dict[str, Any] = {}
-    following = step
-    if step == "title":
-        error = "youth.refused_title_long" if len(text) > MAX_TITLE else None
-        error = error or ("youth.refused_no_title" if not text else None)
-        updates, following = {"title": text}, "description"
-    elif step == "description":
-        error = "youth.refused_description_long" if len(text) > MAX_DESCRIPTION else None
-        updates, following = {"description": text}, "community"
-    elif step == "size":
-        size = int(text) if text.isdigit() else 0
-        error = None if 1 <= size <= MAX_TEAM else "youth.refused_size"
-        updates, following = {"size": size}, "skills"
-    elif step == "skills":
-        updates, following = {"skills_other": text[:200]}, "deadline"
-    elif step in ("deadline", "start"):
-        day = parse_date(text, today)
-        if day is None:
-            error = "youth.refused_date"
-        elif step == "deadline" and day < today:
-            error = "youth.refused_deadline_past"
-        elif step == "start" and day < date.fromisoformat(str(data.get("deadline"))):
-            error = "youth.refused_start_before_deadline"
-        updates = {step: day.isoformat() if day else None}
-        following = "start" if step == "deadline" else "helpers"
-    else:
-        await message.reply_text(t("youth.propose_use_buttons", language))
-        return
-    if error:
-        await message.reply_text(t(error, language, max=MAX_TEAM))
-        return
     async with rt.db.session() as session:
-        await advance_dialog(session=session, dialog=dialog, step=following, **updates)
-    if following == "community":
+        fresh = await _locked_dialog(session, dialog.address)
+        if fresh is None or fresh.flow != FLOW:
+            return
+        data = dict(fresh.data)
+        error, updates, following = _text_step(fresh.step, text, data, today)
+        if following is not None and error is None:
+            await advance_dialog(session=session, dialog=fresh, step=following, **updates)
+    if following is None:
+        await message.reply_text(t("youth.propose_use_buttons", language))
+    elif error:
+        await message.reply_text(t(error, language, max=MAX_TEAM))
+    elif following == "community":
         await _communities_prompt(update, rt, language)
     else:
         await _ask(update, following, {**data, **updates}, language)
@@ -190,9 +219,10 @@ def _draft(data: dict[str, Any], rt: Runtime) -> InitiativeDraft:
     tz = rt.settings.tz
     deadline = datetime.combine(date.fromisoformat(data["deadline"]), time(23, 59), tzinfo=tz)
     starts = datetime.combine(date.fromisoformat(data["start"]), time(10, 0), tzinfo=tz)
+    language = str(data.get("language") or "ka")
     return InitiativeDraft(
-        title={"ka": data["title"]},
-        description={"ka": data.get("description", "")},
+        title={language: data["title"]},
+        description={language: data.get("description", "")},
         target_size=int(data["size"]),
         signup_deadline=deadline,
         starts_at=max(starts, deadline),
@@ -203,23 +233,47 @@ def _draft(data: dict[str, Any], rt: Runtime) -> InitiativeDraft:
     )
 
 
-async def _submit(rt: Runtime, member: Member, data: dict[str, Any]) -> str:
-    async with rt.db.session() as session:
-        draft, now = _draft(data, rt), utcnow()
-        if data.get("resubmit"):
-            initiative = await get_initiative(session=session, initiative_id=int(data["resubmit"]))
-            if initiative is None:
-                raise YouthRefused("youth.refused_not_resubmittable")
-            await resubmit_initiative(
-                session=session, initiative=initiative, draft=draft, proposer=member, now=now
+async def _submit(rt: Runtime, session: AsyncSession, member: Member, data: dict[str, Any]) -> str:
+    """The proposal (or its changed version) to the secretariat; the dialog ends."""
+    draft, now = _draft(data, rt), utcnow()
+    if data.get("resubmit"):
+        initiative = await get_initiative(session=session, initiative_id=int(data["resubmit"]))
+        if initiative is None:
+            raise YouthRefused("youth.refused_not_resubmittable")
+        await resubmit_initiative(
+            session=session, initiative=initiative, draft=draft, proposer=member, now=now
+        )
+    else:
+        initiative = await propose_initiative(
+            session=session, draft=draft, proposer=member, now=now
+        )
+    await proposal_to_secretariat(rt, session, initiative)
+    await end_dialog(session=session, channel="telegram", address=str(member.telegram_id))
+    return initiative.code
+
+
+def _button_step(
+    parts: list[str], step: str, data: dict[str, Any]
+) -> tuple[str | None, dict[str, Any]]:
+    """(next step, answers) for a pressed button; None: not for this step (ignored)."""
+    if parts[1] == "c" and step == "community" and len(parts) > 2:
+        return "size", {"community": int(parts[2])}
+    if parts[1] == "k" and step == "skills" and len(parts) > 2:
+        if parts[2] == "done":
+            return "deadline", {}
+        if parts[2] in skill_catalog():
+            chosen = list(data.get("skills", []))
+            chosen = (
+                [c for c in chosen if c != parts[2]] if parts[2] in chosen else [*chosen, parts[2]]
             )
-        else:
-            initiative = await propose_initiative(
-                session=session, draft=draft, proposer=member, now=now
-            )
-        await proposal_to_secretariat(rt, session, initiative)
-        await end_dialog(session=session, channel="telegram", address=str(member.telegram_id))
-        return initiative.code
+            return "skills", {"skills": chosen}
+    if parts[1] == "h" and step == "helpers" and len(parts) > 2:
+        return "confirm", {"helpers": parts[2] == "1"}
+    if parts[1] == "cancel":
+        return "cancel", {}
+    if parts[1] == "send" and step == "confirm":
+        return "send", {}
+    return None, {}
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -230,59 +284,47 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if member is None:
         await query.answer()
         return
-    language = member.language
+    language, chat = member.language, member.telegram_id or 0
+    parts = query.data.split(":")
+    code: str | None = None
+    refused: YouthRefused | None = None
     async with rt.db.session() as session:
-        dialog = await get_dialog(
-            session=session, channel="telegram", address=str(member.telegram_id)
-        )
+        # One transaction: the fresh, locked row → the answer → the write (or the submission).
+        dialog = await _locked_dialog(session, str(member.telegram_id))
         if dialog is None or dialog.flow != FLOW:
-            await query.answer(t("youth.propose_expired", language))
-            return
-        parts, data = query.data.split(":"), dict(dialog.data)
-        step = dialog.step
-        updates: dict[str, Any] = {}
-        if parts[1] == "c" and step == "community":
-            updates, step = {"community": int(parts[2])}, "size"
-        elif parts[1] == "k" and step == "skills":
-            if parts[2] == "done":
-                step = "deadline"
-            elif parts[2] in skill_catalog():
-                chosen = list(data.get("skills", []))
-                chosen = (
-                    [c for c in chosen if c != parts[2]]
-                    if parts[2] in chosen
-                    else [*chosen, parts[2]]
-                )
-                updates = {"skills": chosen}
-        elif parts[1] == "h" and step == "helpers":
-            updates, step = {"helpers": parts[2] == "1"}, "confirm"
-        elif parts[1] == "cancel":
-            await end_dialog(session=session, channel="telegram", address=str(member.telegram_id))
-            await query.answer()
-            await context.bot.send_message(
-                member.telegram_id or 0, t("youth.propose_cancelled", language)
-            )
-            return
-        elif parts[1] == "send" and step == "confirm":
-            step = "send"
+            expired = True
         else:
-            await query.answer()
-            return
-        if step != "send":
-            await advance_dialog(session=session, dialog=dialog, step=step, **updates)
-    data = {**data, **updates}
+            expired = False
+            data = dict(dialog.data)
+            step, updates = _button_step(parts, dialog.step, data)
+            if step == "cancel":
+                await end_dialog(session=session, channel="telegram", address=dialog.address)
+            elif step == "send":
+                try:
+                    async with session.begin_nested():
+                        code = await _submit(rt, session, member, data)
+                except YouthRefused as exc:
+                    refused = exc
+            elif step is not None:
+                await advance_dialog(session=session, dialog=dialog, step=step, **updates)
+    if expired:
+        await query.answer(t("youth.propose_expired", language))
+        return
     await query.answer()
-    chat = member.telegram_id or 0
+    data = {**data, **updates}
+    if step is None:
+        return
+    if step == "cancel":
+        await context.bot.send_message(chat, t("youth.propose_cancelled", language))
+        return
     if step == "send":
-        try:
-            code = await _submit(rt, member, data)
-        except YouthRefused as exc:
-            await context.bot.send_message(chat, t(exc.key, language, max=MAX_TEAM))
+        if refused is not None:
+            await context.bot.send_message(chat, refusal(refused, language, ""))
             return
         rt.delivery.wake()
         await context.bot.send_message(chat, t("youth.proposal_sent", language, code=code))
         return
-    if parts[1] == "k" and step == "skills":
+    if step == "skills":
         _, markup = _prompt("skills", data, language)
         await query.edit_message_reply_markup(markup)
         return

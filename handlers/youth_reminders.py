@@ -20,7 +20,7 @@ from bot.i18n import t
 from bot.outbound import Outgoing
 from bot.runtime import Runtime
 from bot.settings import Settings
-from handlers.youth_notify import local_date
+from handlers.youth_notify import lead_and_team, local_date
 from models import seats
 from models.members import Member
 from models.youth import JOINABLE, SEAT_KIND, Initiative, InitiativeStatus
@@ -33,21 +33,7 @@ START_LEAD = timedelta(days=1)
 
 async def recipients(session: AsyncSession, initiative: Initiative) -> list[tuple[Member, bool]]:
     """(member, is_lead): the lead first, then the seated team."""
-    assert initiative.id is not None
-    people: list[tuple[Member, bool]] = []
-    seen: set[int] = set()
-    if initiative.lead_member_id is not None:
-        lead = await session.get(Member, initiative.lead_member_id)
-        if lead is not None and lead.is_active and lead.id is not None:
-            people.append((lead, True))
-            seen.add(lead.id)
-    for seat in await seats.seats_in(
-        session=session, kind=SEAT_KIND, item_id=initiative.id, status=seats.SeatStatus.SEATED
-    ):
-        member = await session.get(Member, seat.member_id)
-        if member is not None and member.is_active and seat.member_id not in seen:
-            people.append((member, False))
-    return people
+    return await lead_and_team(session, initiative)
 
 
 class YouthReminders(WindowProvider):

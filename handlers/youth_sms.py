@@ -6,7 +6,13 @@ from __future__ import annotations
 
 from bot.runtime import Runtime
 from bot.sms.context import SmsRequest
-from handlers.youth_notify import band_of, local_date, signup_and_notify, withdraw_and_notify
+from handlers.youth_notify import (
+    band_of,
+    local_date,
+    refusal,
+    signup_and_notify,
+    withdraw_and_notify,
+)
 from models import seats
 from models.base import utcnow
 from models.youth import (
@@ -16,7 +22,7 @@ from models.youth import (
     get_initiative,
     initiative_id_from_code,
 )
-from models.youth_signups import open_for
+from models.youth_signups import MAX_WHY, clip_why, open_for
 
 ORDER = 62
 YOUTH_WORDS = [
@@ -107,17 +113,18 @@ async def signup(request: SmsRequest) -> None:
             why=why,
         )
     except YouthRefused as exc:
-        await request.reply(request.t(exc.key, code=initiative.code))
+        await request.reply(refusal(exc, request.language, initiative.code))
         return
     title = initiative.title_in(request.language)
     if outcome.status == "seated":
-        await request.reply(request.t("youth.sms_signed_up", title=title, code=initiative.code))
+        text = request.t("youth.sms_signed_up", title=title, code=initiative.code)
     else:
-        await request.reply(
-            request.t(
-                "youth.sms_reserve", title=title, code=initiative.code, place=outcome.place or 0
-            )
+        text = request.t(
+            "youth.sms_reserve", title=title, code=initiative.code, place=outcome.place or 0
         )
+    if clip_why(why)[1]:
+        text += "\n" + request.t("youth.sms_why_shortened", max=MAX_WHY)
+    await request.reply(text)
     request.rt.delivery.wake()
 
 
@@ -133,7 +140,7 @@ async def leave(request: SmsRequest) -> None:
             request.rt, request.session, initiative, request.member, channel="sms", now=utcnow()
         )
     except YouthRefused as exc:
-        await request.reply(request.t(exc.key, code=initiative.code))
+        await request.reply(refusal(exc, request.language, initiative.code))
         return
     await request.reply(request.t("youth.withdrawn", title=initiative.title_in(request.language)))
     request.rt.delivery.wake()

@@ -1,19 +1,27 @@
 """Youth initiatives: what young members (and helpers) can join, and proposals from them.
 
-Status::
+Status (every change goes through `TRANSITIONS`; anything else is refused with
+"youth.refused_transition", which names the current and the asked-for status)::
 
     proposed ──approve──> open ──team reaches the target──> full
        │  ▲                 ▲                                 │
        │  └─resubmit─┐      └────────a member withdraws───────┘
        │     changes requested (status stays "proposed", review = "changes")
        └──decline (with a reason)──> declined
-    open | full ──start date reached──> running ──finish──> finished
+    open | full ──start (the start date came, or the lead / secretariat)──> running
+    running ──finish (the lead / secretariat)──> finished
+    declined, finished: final
 
 An initiative created by a young member starts as "proposed" and waits for the secretariat
 (approve / ask for changes / decline with a reason); the proposer is told the outcome and
 becomes its lead. Sign-ups and the reserve list are the shared seats mechanism (models.seats,
 kind "youth"): the target team size is the capacity, further sign-ups wait in line and the
 first in line is promoted when someone withdraws. Sign-up rules are in models.youth_signups.
+
+Titles and descriptions are {language: text}: Georgian and optionally az / ru / en (the
+proposer's own language, or added later by the lead or the secretariat with
+`set_initiative_text`); members read theirs through the content fallback chain
+(bot.i18n.pick_content: az → ru → ka, ru → ka, en → ka).
 """
 
 from __future__ import annotations
@@ -31,7 +39,7 @@ from sqlalchemy import JSON, Column
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
-from bot.i18n import pick_content
+from bot.i18n import LANGUAGES, pick_content
 from models.audit import record_audit
 from models.base import UTCDateTime, utcnow
 from models.members import Member
@@ -54,6 +62,14 @@ class InitiativeStatus(enum.StrEnum):
 
 
 JOINABLE = (InitiativeStatus.OPEN, InitiativeStatus.FULL)
+TRANSITIONS: dict[str, frozenset[str]] = {
+    InitiativeStatus.PROPOSED: frozenset({InitiativeStatus.OPEN, InitiativeStatus.DECLINED}),
+    InitiativeStatus.OPEN: frozenset({InitiativeStatus.FULL, InitiativeStatus.RUNNING}),
+    InitiativeStatus.FULL: frozenset({InitiativeStatus.OPEN, InitiativeStatus.RUNNING}),
+    InitiativeStatus.RUNNING: frozenset({InitiativeStatus.FINISHED}),
+    InitiativeStatus.FINISHED: frozenset(),
+    InitiativeStatus.DECLINED: frozenset(),
+}
 
 
 class Review(enum.StrEnum):
@@ -66,9 +82,21 @@ class Review(enum.StrEnum):
 class YouthRefused(Exception):
     """A rule said no; `key` is the catalog message that explains it."""
 
-    def __init__(self, key: str) -> None:
+    def __init__(self, key: str, **values: str) -> None:
         super().__init__(key)
         self.key = key
+        self.values = values  # extra placeholders (e.g. status / to for refused_transition)
+
+
+def can_move(status: str, to: str) -> bool:
+    return to in TRANSITIONS.get(status, frozenset())
+
+
+def move(initiative: Initiative, to: str, now: datetime) -> None:
+    """Change the status, or refuse a change the status machine does not draw."""
+    if not can_move(initiative.status, to):
+        raise YouthRefused("youth.refused_transition", status=initiative.status, to=str(to))
+    initiative.status, initiative.updated_at = to, now
 
 
 class Initiative(SQLModel, table=True):
@@ -250,8 +278,9 @@ async def approve_proposal(
     _pending(initiative)
     if initiative.signup_deadline <= now:
         raise YouthRefused("youth.refused_deadline_past")
-    initiative.status, initiative.review = InitiativeStatus.OPEN, Review.APPROVED
-    initiative.reviewed_by, initiative.opened_at, initiative.updated_at = actor.id, now, now
+    move(initiative, InitiativeStatus.OPEN, now)
+    initiative.review = Review.APPROVED
+    initiative.reviewed_by, initiative.opened_at = actor.id, now
     session.add(initiative)
     await session.flush()
     from models.seats import ensure_pool
@@ -282,28 +311,76 @@ async def decline_proposal(
     _pending(initiative)
     if not reason.strip():
         raise YouthRefused("youth.refused_no_reason")
-    initiative.status, initiative.review = InitiativeStatus.DECLINED, Review.DECLINED
+    move(initiative, InitiativeStatus.DECLINED, now)
+    initiative.review = Review.DECLINED
     initiative.review_note, initiative.reviewed_by = reason.strip()[:500], actor.id
-    initiative.updated_at = now
     session.add(initiative)
     await session.flush()
     await _audit(session, "youth.declined", initiative, actor, reason=reason.strip()[:500])
     return initiative
 
 
+async def start_initiative(
+    *, session: AsyncSession, initiative: Initiative, actor: Member | None, now: datetime
+) -> Initiative:
+    """open | full → running (the lead or the secretariat; the start date does it too)."""
+    move(initiative, InitiativeStatus.RUNNING, now)
+    session.add(initiative)
+    await session.flush()
+    await _audit(session, "youth.started", initiative, actor)
+    return initiative
+
+
 async def finish_initiative(
     *, session: AsyncSession, initiative: Initiative, actor: Member, now: datetime
 ) -> Initiative:
-    if initiative.status not in (*JOINABLE, InitiativeStatus.RUNNING):
-        raise YouthRefused("youth.refused_not_finishable")
-    initiative.status, initiative.finished_at, initiative.updated_at = (
-        InitiativeStatus.FINISHED,
-        now,
-        now,
-    )
+    """running → finished (the lead or the secretariat)."""
+    move(initiative, InitiativeStatus.FINISHED, now)
+    initiative.finished_at = now
     session.add(initiative)
     await session.flush()
     await _audit(session, "youth.finished", initiative, actor)
+    return initiative
+
+
+async def set_initiative_text(
+    *,
+    session: AsyncSession,
+    initiative: Initiative,
+    language: str,
+    actor: Member,
+    now: datetime,
+    title: str | None = None,
+    description: str | None = None,
+) -> Initiative:
+    """The title and/or description in one language (ka, az, ru, en); an empty text removes
+    that language's version (Georgian's title stays: an initiative needs one title)."""
+    if language not in LANGUAGES:
+        raise YouthRefused("youth.refused_language")
+    if title is not None:
+        if len(title.strip()) > MAX_TITLE:
+            raise YouthRefused("youth.refused_title_long")
+        titles = {**initiative.title, language: title.strip()}
+        if not any(titles.values()):
+            raise YouthRefused("youth.refused_no_title")
+        initiative.title = {k: v for k, v in titles.items() if v}
+    if description is not None:
+        if len(description.strip()) > MAX_DESCRIPTION:
+            raise YouthRefused("youth.refused_description_long")
+        texts = {**initiative.description, language: description.strip()}
+        initiative.description = {k: v for k, v in texts.items() if v}
+    initiative.updated_at = now
+    session.add(initiative)
+    await session.flush()
+    await _audit(
+        session,
+        "youth.text_edited",
+        initiative,
+        actor,
+        language=language,
+        title=title is not None,
+        description=description is not None,
+    )
     return initiative
 
 
@@ -314,9 +391,7 @@ async def start_due_initiatives(*, session: AsyncSession, now: datetime) -> list
     )
     started = list((await session.execute(query)).scalars())
     for initiative in started:
-        initiative.status, initiative.updated_at = InitiativeStatus.RUNNING, now
-        session.add(initiative)
-    await session.flush()
+        await start_initiative(session=session, initiative=initiative, actor=None, now=now)
     return started
 
 
@@ -343,3 +418,8 @@ def may_see_team(member: Member | None, initiative: Initiative) -> bool:
     if member is None or not member.is_active:
         return False
     return member.is_admin or member.id == initiative.lead_member_id
+
+
+def may_manage(member: Member | None, initiative: Initiative) -> bool:
+    """Start, finish, add a translation: the lead and the secretariat."""
+    return may_see_team(member, initiative)

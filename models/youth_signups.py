@@ -27,10 +27,17 @@ from models.youth import (
     Initiative,
     InitiativeStatus,
     YouthRefused,
+    move,
     skill_catalog,
 )
 
 MAX_WHY = 200
+
+
+def clip_why(text: str) -> tuple[str, bool]:
+    """The "why me" line as kept, and whether it had to be shortened (the member is told)."""
+    cleaned = " ".join(text.split())
+    return cleaned[:MAX_WHY], len(cleaned) > MAX_WHY
 
 
 class YouthSignup(SQLModel, table=True):
@@ -88,7 +95,7 @@ async def _sync_status(session: AsyncSession, initiative: Initiative) -> None:
     left = await spots_left(session=session, initiative=initiative)
     status = InitiativeStatus.FULL if left == 0 else InitiativeStatus.OPEN
     if status != initiative.status:
-        initiative.status, initiative.updated_at = status, utcnow()
+        move(initiative, status, utcnow())
         session.add(initiative)
         await session.flush()
 
@@ -134,7 +141,7 @@ async def sign_up(
     if outcome.changed:
         row.created_at, row.withdrawn_at, row.channel = now, None, channel
     if why.strip():
-        row.why = why.strip()[:MAX_WHY]
+        row.why = clip_why(why)[0]
     if skills is not None:
         row.skills = [s for s in skills if s in skill_catalog()]
     session.add(row)
@@ -171,7 +178,7 @@ async def update_signup(
     if row is None or row.withdrawn_at is not None:
         raise YouthRefused("youth.refused_not_signed_up")
     if why is not None:
-        row.why = why.strip()[:MAX_WHY]
+        row.why = clip_why(why)[0]
     if skills is not None:
         row.skills = [s for s in skills if s in skill_catalog()]
     session.add(row)
@@ -245,7 +252,8 @@ async def my_status(
 async def open_for(
     *, session: AsyncSession, member: Member | None, band: Band, now: datetime
 ) -> list[Initiative]:
-    """Joinable initiatives: ones this member may join first (by deadline), then the rest."""
+    """Joinable initiatives: ones this member may join first, open (spots left) before full,
+    each by deadline; then the ones they may not join."""
     query = (
         select(Initiative)
         .where(col(Initiative.status).in_(list(JOINABLE)), col(Initiative.signup_deadline) > now)
@@ -254,7 +262,13 @@ async def open_for(
     found = list((await session.execute(query)).scalars())
     if member is None:
         return found
-    return sorted(found, key=lambda i: not eligible(member, i, band=band, now=now))
+    return sorted(
+        found,
+        key=lambda i: (
+            not eligible(member, i, band=band, now=now),
+            i.status != InitiativeStatus.OPEN,
+        ),
+    )
 
 
 @dataclass
