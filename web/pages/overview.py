@@ -27,6 +27,20 @@ Panel = Callable[[AsyncSession, "Runtime"], Awaitable[tuple[str, dict[str, Any]]
 PANELS: list[Panel] = []
 
 
+async def gateway_lines(session: AsyncSession, rt: Runtime, language: str) -> list[str]:
+    """The SMS gateway phone's health, as /stats and /gateway show it (handlers.gateway_health
+    sets the hooks only when the gateway is configured; nothing to show otherwise)."""
+    section = rt.hooks.get("stats.section.gateway")
+    if section is not None:
+        lines: list[str] = await section(session, language)
+        return lines
+    lines_of = rt.hooks.get("gateway.health_lines")
+    if lines_of is not None:
+        fallback: list[str] = await lines_of(language)
+        return fallback
+    return []
+
+
 @page(Access.BOARD)
 async def overview_page(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
@@ -43,6 +57,7 @@ async def overview_page(request: Request, staff: Staff) -> Response:
             shown = await panel(session, rt)
             if shown is not None:
                 panels.append(shown)
+        gateway = await gateway_lines(session, rt, staff.language)
 
     def sector_name(sector: str) -> str:
         return gettext(staff.language, f"sector.{sector}")
@@ -59,7 +74,7 @@ async def overview_page(request: Request, staff: Staff) -> Response:
     return await render(
         request, staff, "overview.html", stats=stats, sectors=SECTORS,
         community_count=len(communities), panels=panels, row_parts=row_parts,
-        balance_parts=balance_parts,
+        balance_parts=balance_parts, gateway=gateway,
     )  # fmt: skip
 
 
