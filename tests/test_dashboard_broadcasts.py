@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.runtime import Runtime
 from models.audit import AuditLog
@@ -130,3 +130,55 @@ async def test_stop_cancels_what_waits_and_board_only_reads(
     assert broadcast.status == BroadcastStatus.CANCELLED
     csv = await secretariat.get(report_url + ".csv")
     assert csv.status_code == 200 and "cancelled" in csv.text
+
+
+async def test_a_scheduled_broadcast_is_paused_resumed_and_cancelled_on_the_web(
+    rt: Runtime, secretariat: Browser, board: Browser
+) -> None:
+    async with rt.db.session() as session:
+        await make_member(session)
+    _, draft = await preview(secretariat, when="weekly", time="09:30", weekday="2")
+    await secretariat.post("/admin/broadcasts/send", {"draft": draft})
+    async with rt.db.session() as session:
+        schedule = (await session.execute(select(BroadcastSchedule))).scalars().one()
+    base = f"/admin/broadcasts/schedules/{schedule.id}"
+
+    async def status() -> str:
+        async with rt.db.session() as session:
+            fresh = await session.get(BroadcastSchedule, schedule.id)
+            assert fresh is not None
+            return fresh.status
+
+    await board.get("/admin/broadcasts")
+    assert (await board.post(f"{base}/pause")).status_code == 403
+    assert await status() == "active"
+    assert (await secretariat.post(f"{base}/pause", csrf="forged")).status_code == 403
+    listing = await secretariat.get("/admin/broadcasts")
+    assert f'action="{base}/pause"' in listing.text
+    paused = await secretariat.post(f"{base}/pause")
+    assert paused.headers["location"] == "/admin/broadcasts?done=schedule_pause"
+    page = text_of(await secretariat.get(paused.headers["location"]))
+    assert "შეჩერდა" in page and "შეჩერებული" in page
+    assert await status() == "paused"
+    again = await secretariat.post(f"{base}/pause")
+    assert again.headers["location"].endswith("error=schedule_unchanged")
+    await secretariat.post(f"{base}/resume")
+    assert await status() == "active"
+    unconfirmed = await secretariat.post(f"{base}/cancel")
+    assert "error=confirm" in unconfirmed.headers["location"]
+    assert await status() == "active"
+    await secretariat.post(f"{base}/cancel", {"confirm": "yes"})
+    assert await status() == "cancelled"
+    assert "09:30" not in text_of(await secretariat.get("/admin/broadcasts"))
+    async with rt.db.session() as session:
+        actions = (
+            await session.execute(
+                select(AuditLog.action, AuditLog.actor_label)
+                .where(AuditLog.target == f"schedule:{schedule.id}")
+                .order_by(col(AuditLog.id))
+            )
+        ).all()
+    assert [a for a, _ in actions][1:] == [  # after "broadcast.schedule" (created)
+        "broadcast.schedule_paused", "broadcast.schedule_active", "broadcast.schedule_cancelled"
+    ]  # fmt: skip
+    assert all(label.startswith("web:") for _, label in actions)

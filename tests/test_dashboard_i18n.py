@@ -49,6 +49,9 @@ def family_keys() -> set[str]:
                      "sector_warning_board"],
         "member": ["done_saved", "done_role"],
         "simulator": ["done_wiped"],
+        "bc": ["sched_do_pause", "sched_do_resume", "sched_do_cancel", "done_schedule_pause",
+               "done_schedule_resume", "done_schedule_cancel", "err_confirm",
+               "err_schedule_unchanged"],
     }  # fmt: skip
     return {f"{family}.{value}" for family, values in families.items() for value in values}
 

@@ -24,10 +24,13 @@ from models.base import utcnow
 from models.broadcast_costs import estimate_cost, month_spent
 from models.broadcast_reports import broadcast_report, report_csv
 from models.broadcast_schedules import (
+    BroadcastSchedule,
     ScheduleError,
     ScheduleKind,
+    ScheduleStatus,
     create_schedule,
     listed_schedules,
+    set_status,
 )
 from models.broadcasts import (
     MAX_TEXT,
@@ -63,8 +66,13 @@ async def broadcasts_page(request: Request, staff: Staff) -> Response:
         schedules = await listed_schedules(session=session)
     return await render(
         request, staff, "broadcasts.html", items=items, progress=progress, schedules=schedules,
-        done=request.query_params.get("done"),
+        done=request.query_params.get("done"), error=_error(request.query_params.get("error")),
     )  # fmt: skip
+
+
+def _error(value: str | None) -> str | None:
+    """Only our own messages come back through the URL."""
+    return value if value in ("confirm", "schedule_unchanged") else None
 
 
 def _values(staff: Staff) -> dict[str, Any]:
@@ -270,6 +278,41 @@ async def stop(request: Request, staff: Staff) -> Response:
     return RedirectResponse(f"/admin/broadcasts/{broadcast_id}?done=stopped", status_code=303)
 
 
+SCHEDULE_ACTIONS = {
+    "pause": ScheduleStatus.PAUSED,
+    "resume": ScheduleStatus.ACTIVE,
+    "cancel": ScheduleStatus.CANCELLED,
+}
+
+
+@page(Access.SECRETARIAT)
+async def schedule_action(request: Request, staff: Staff) -> Response:
+    """Pause, resume or cancel a scheduled broadcast before it goes out — the same
+    models.broadcast_schedules.set_status and audit entry as /scheduled in Telegram."""
+    rt = runtime(request)
+    schedule_id, action = request.path_params["schedule_id"], request.path_params["action"]
+    target = SCHEDULE_ACTIONS.get(action)
+    if target is None:
+        return await error_page(request, staff, 404, "errors.not_found")
+    if target == ScheduleStatus.CANCELLED and staff.field("confirm") != "yes":
+        return RedirectResponse(f"/admin/broadcasts?error=confirm#s{schedule_id}", status_code=303)
+    async with rt.db.session() as session:
+        schedule = await session.get(BroadcastSchedule, schedule_id)
+        if schedule is None:
+            return await error_page(request, staff, 404, "errors.not_found")
+        changed = await set_status(
+            session=session, settings=rt.settings, schedule=schedule, status=target
+        )
+        if changed:
+            await record_audit(
+                session=session, action=f"broadcast.schedule_{schedule.status}",
+                actor_member_id=staff.member_id, actor_label=staff.actor_label,
+                target=f"schedule:{schedule.id}",
+            )  # fmt: skip
+    outcome = f"done=schedule_{action}" if changed else "error=schedule_unchanged"
+    return RedirectResponse(f"/admin/broadcasts?{outcome}", status_code=303)
+
+
 @page(Access.SECRETARIAT)
 async def export(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
@@ -298,4 +341,9 @@ def routes() -> list[BaseRoute]:
         Route("/admin/broadcasts/{broadcast_id:int}", broadcast_page, methods=["GET"]),
         Route("/admin/broadcasts/{broadcast_id:int}/stop", stop, methods=["POST"]),
         Route("/admin/broadcasts/{broadcast_id:int}.csv", export, methods=["GET"]),
+        Route(
+            "/admin/broadcasts/schedules/{schedule_id:int}/{action:str}",
+            schedule_action,
+            methods=["POST"],
+        ),
     ]
