@@ -40,7 +40,7 @@ from models.broadcast_schedules import (
 from models.broadcasts import Broadcast
 from models.members import Member
 from models.outbox import Priority
-from scheduler.providers import DueItem
+from scheduler.providers import DueItem, Planned
 
 if TYPE_CHECKING:
     from bot.runtime import Runtime
@@ -87,6 +87,34 @@ class ScheduledBroadcasts:
         if published:
             self.rt.delivery.wake()
         return []
+
+    async def planned(
+        self, *, session: AsyncSession, now: datetime, until: datetime, settings: Settings
+    ) -> list[Planned]:
+        """The next run of each active schedule before `until`, for /reminders."""
+        from models.audiences import Audience, audience_reach
+
+        found = []
+        for schedule in await listed_schedules(session=session):
+            at = schedule.next_run_at
+            if schedule.status != ScheduleStatus.ACTIVE or at is None or at > until:
+                continue
+            reach = await audience_reach(
+                session=session, audience=Audience.from_json(schedule.audience), now=now,
+                urgent=schedule.urgent, youth_min=settings.youth_min_age,
+                youth_max=settings.youth_max_age,
+            )  # fmt: skip
+            snippet = schedule.texts.get("ka", "").replace("\n", " ")[:60]
+            found.append(
+                Planned(
+                    send_at=at,
+                    title=f"S{schedule.id} «{snippet}»",
+                    recipients=reach.total,
+                    manage="/scheduled",
+                    ref=f"schedule:{schedule.id}",
+                )
+            )
+        return found
 
     async def run(self, schedule_id: int, now: datetime) -> bool:
         settings = self.rt.settings

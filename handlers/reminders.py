@@ -18,6 +18,7 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import t
+from bot.outbound import quiet_until
 from bot.roles import Access, add_command, allowed, telegram_member
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
@@ -94,6 +95,26 @@ def describe(rt: Runtime, group: PendingGroup, number: int, language: str) -> st
     return line + ("\n   (" + "; ".join(marks) + ")" if marks else "")
 
 
+async def planned_lines(rt: Runtime, language: str, days: int) -> list[str]:
+    """What goes without a button (scheduled broadcasts): when, what, where to change it."""
+    planned = await _scheduler(rt).planned(days=days)
+    if not planned:
+        return []
+    lines = ["", t("reminders.planned_title", language)]
+    for item in planned:
+        lines.append(
+            t(
+                "reminders.planned_line",
+                language,
+                when=_when(rt, item.send_at, language),
+                title=item.title,
+                count="?" if item.recipients is None else item.recipients,
+                manage=item.manage,
+            )
+        )
+    return lines
+
+
 async def render_list(
     rt: Runtime, language: str, days: int, page: int, note: str | None = None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
@@ -103,9 +124,10 @@ async def render_list(
     lines = [note, ""] if note else []
     lines.append(await status_line(rt, language))
     lines.append("")
+    planned = await planned_lines(rt, language, days)
     if not groups:
         lines.append(t("reminders.list_empty", language, days=days))
-        return "\n".join(lines), None
+        return "\n".join(lines + planned), None
     lines.append(t("reminders.list_title", language, days=days))
     keyboard: list[list[InlineKeyboardButton]] = []
     first = page * PAGE_SIZE
@@ -123,6 +145,7 @@ async def render_list(
                     _button("reminders.button_skip", language, f"s:{days}:{h}", number),
                 ]
             )
+    lines += planned
     if pages > 1:
         lines.append("")
         lines.append(t("reminders.page", language, page=page + 1, pages=pages))
@@ -200,22 +223,35 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     title = group_title(group, language)
     if action == "n":
         await query.answer()
-        await _show(
-            query,
-            t("reminders.confirm_send", language, title=title, count=group.recipients),
-            InlineKeyboardMarkup(
-                [
-                    [
-                        _button("reminders.button_confirm_send", language, f"y:{days}:{arg}"),
-                        _button("reminders.button_cancel", language, f"p:{days}:0"),
-                    ]
-                ]
-            ),
-        )
+        await _show(query, *_confirm_screen(rt, language, days, arg, group, title))
         return
     note = await _act(rt, member, user.id, action, group, title, language)
     await query.answer()
     await _show(query, *await render_list(rt, language, days, 0, note))
+
+
+def _confirm_screen(
+    rt: Runtime, language: str, days: int, arg: str, group: PendingGroup, title: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Send now? At night, also: SMS in the morning (default) or tonight (wakes villagers)."""
+    text = t("reminders.confirm_send", language, title=title, count=group.recipients)
+    cancel = _button("reminders.button_cancel", language, f"p:{days}:0")
+    until = None if group.urgent else quiet_until(rt.settings, _scheduler(rt).clock())
+    if until is None:
+        send = _button("reminders.button_confirm_send", language, f"y:{days}:{arg}")
+        return text, InlineKeyboardMarkup([[send, cancel]])
+    morning = until.astimezone(rt.settings.tz).strftime("%H:%M")
+    text += "\n\n" + t("reminders.confirm_quiet", language, until=morning)
+    keyboard = [
+        [_button_at("reminders.button_send_sms_morning", language, f"y:{days}:{arg}", morning)],
+        [_button("reminders.button_send_sms_tonight", language, f"u:{days}:{arg}")],
+        [cancel],
+    ]
+    return text, InlineKeyboardMarkup(keyboard)
+
+
+def _button_at(key: str, language: str, data: str, until: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t(key, language, until=until), callback_data=f"rem:{data}")
 
 
 async def _act(
@@ -223,13 +259,13 @@ async def _act(
     language: str,
 ) -> str | None:  # fmt: skip
     scheduler = _scheduler(rt)
-    if action == "y":
-        count = await scheduler.send_now(group)
+    if action in ("y", "u"):
+        count = await scheduler.send_now(group, sms_tonight=action == "u")
         audit, note = (
             "reminders.send_now",
             t("reminders.sent_now", language, title=title, count=count),
         )
-        details: dict[str, object] = {"recipients": count}
+        details: dict[str, object] = {"recipients": count, "sms_tonight": action == "u"}
     elif action == "s":
         await scheduler.skip(group, actor_member_id=member.id)
         audit, note = "reminders.skip", t("reminders.skipped", language, title=title)
@@ -274,6 +310,8 @@ async def _print_list(settings: Settings, days: int, language: str) -> int:
             print(t("reminders.list_empty", language, days=days))
         for number, group in enumerate(groups, start=1):
             print(describe(rt, group, number, language))
+        for line in await planned_lines(rt, language, days):
+            print(line)
     finally:
         await rt.db.dispose()
     return 0

@@ -47,7 +47,7 @@ from scheduler.leader import (
     leadership_for,
 )
 from scheduler.notices import NoticeProvider
-from scheduler.providers import DueItem, DueProvider, Provider
+from scheduler.providers import DueItem, DueProvider, Planned, Planner, Provider
 from scheduler.timing import Calendar, Move, Plan
 
 if TYPE_CHECKING:
@@ -275,7 +275,9 @@ class Scheduler:
                 detail=detail,
             )  # fmt: skip
 
-    async def _send(self, entry: Pending, now: datetime, outcome: str) -> bool:
+    async def _send(
+        self, entry: Pending, now: datetime, outcome: str, *, urgent: bool = False
+    ) -> bool:
         """Claim the key and queue the message in one transaction; False if it was not queued."""
         item = entry.item
         async with self.rt.db.session() as session:
@@ -291,7 +293,7 @@ class Scheduler:
                 rows = await queue_for_member(
                     session=session, settings=self.rt.settings, member=member,
                     message=item.message, kind=item.kind, priority=item.priority,
-                    urgent=item.urgent, now=now, dedupe_key=item.key,
+                    urgent=item.urgent or urgent, now=now, dedupe_key=item.key,
                 )  # fmt: skip
             if not rows:
                 await set_outcome(session=session, entry=claimed, outcome="unreachable")
@@ -335,12 +337,34 @@ class Scheduler:
             group.recipients = len({e.item.member.id for e in group.items})
         return sorted(groups.values(), key=lambda g: (g.send_at, g.ref))
 
-    async def send_now(self, group: PendingGroup, *, now: datetime | None = None) -> int:
-        """The secretariat sends one reminder now (each recipient still gets it once)."""
+    async def planned(self, *, now: datetime | None = None, days: float = 7) -> list[Planned]:
+        """What providers managed elsewhere (scheduled broadcasts) will send within `days`."""
+        now = now or self.clock()
+        until = now + timedelta(days=days)
+        found: list[Planned] = []
+        for provider in list(self.providers):
+            if not isinstance(provider, Planner):
+                continue
+            try:
+                async with self.rt.db.session() as session:
+                    found += await provider.planned(
+                        session=session, now=now, until=until, settings=self.rt.settings
+                    )
+            except Exception:
+                log.exception("scheduler provider %s failed", provider.name)
+        return sorted(found, key=lambda p: (p.send_at, p.ref))
+
+    async def send_now(
+        self, group: PendingGroup, *, now: datetime | None = None, sms_tonight: bool = False
+    ) -> int:
+        """The secretariat sends one reminder now (each recipient still gets it once).
+
+        In quiet hours the SMS copies wait for the morning unless `sms_tonight` (the secretariat
+        chose to wake villagers: it is sent as urgent)."""
         now = now or self.clock()
         sent = 0
         for entry in group.items:
-            if await self._send(entry, now, "sent_now"):
+            if await self._send(entry, now, "sent_now", urgent=sms_tonight):
                 sent += 1
         if sent:
             self.rt.delivery.wake()

@@ -110,6 +110,27 @@ class Provider(DueProvider, Protocol):
         ...
 
 
+@dataclass
+class Planned:
+    """Something a provider will send that is managed elsewhere (a scheduled broadcast): shown
+    in /reminders for the whole picture, with where to change it."""
+
+    send_at: datetime
+    title: str  # plain text, e.g. the start of the broadcast's text
+    recipients: int | None  # None: decided when it goes
+    manage: str  # the command that manages it, e.g. "/scheduled"
+    ref: str = ""
+
+
+@runtime_checkable
+class Planner(Protocol):
+    """A provider whose items are not DueItems lists them for /reminders this way."""
+
+    async def planned(
+        self, *, session: AsyncSession, now: datetime, until: datetime, settings: Settings
+    ) -> list[Planned]: ...
+
+
 # A reminder nominally due on the first day of a holiday run (Easter with 9 April: five days)
 # goes on the next working morning: `due` must still find it then.
 MIN_LOOKBACK = timedelta(days=8)

@@ -7,14 +7,16 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot import cli
 from bot.runtime import Runtime
 from handlers.reminders import ref_hash
 from models.audit import AuditLog
 from models.base import utcnow
+from models.broadcast_schedules import ScheduleKind, ScheduleStatus, create_schedule
 from models.members import Role, member_by_telegram
+from models.outbox import OutboxMessage
 from models.reminders import schedule_notice
 from scheduler.engine import Scheduler
 from tests.conftest import make_settings
@@ -181,3 +183,92 @@ def test_lagbot_reminders_prints_the_list_on_a_terminal(
     assert "Grant results · 1 recipients" in out
     with pytest.raises(SystemExit):
         cli.main(["reminders", "--days", "0"])
+
+
+async def test_send_now_at_night_lets_the_secretariat_choose_when_sms_go(bot: RunningBot) -> None:
+    """Tamar opens /reminders after midnight: Telegram goes now; SMS wait for the morning unless
+    she chooses to wake villagers."""
+    tamar, _ = await setup_reminder(bot)
+    late = [
+        "+995599700001",  # an SMS-only villager for the morning
+        "+995599700002",  # and one for tonight
+    ]
+    provider = ListProvider("night")
+    async with bot.rt.db.session() as session:
+        for n, phone in enumerate(late):
+            member = await make_member(session, telegram=False, phone=phone, language="ka")
+            assert member.id is not None
+            provider.add(
+                Spec(f"event:10:member:{member.id}:1d", member.id, f"ხვალ — შეხვედრა {n}",
+                     at("2030-06-05 10:00"), at("2030-06-06 10:00"), ref=f"event:10:{n}",
+                     title=f"Meeting {n}")
+            )  # fmt: skip
+    scheduler = scheduler_of(bot)
+    scheduler.register(provider)
+    scheduler.clock = lambda: at("2030-06-05 00:30")  # a weekday night in Tbilisi
+    await tamar.send("/reminders")
+    listing = await tamar.reply()
+    assert "Meeting 0 · 1 recipients" in listing.text, listing.text
+
+    await tamar.press("▶ 1 send now")
+    await bot.tg.wait_until(lambda: "quiet hours" in tamar.last().text)
+    assert "SMS at 08:00 in the morning" in tamar.last().text
+    assert tamar.buttons() == [["Send (SMS at 08:00)"], ["Send, SMS tonight too"], ["Cancel"]]
+    await tamar.press("Send (SMS at 08:00)")
+    await bot.tg.wait_until(lambda: tamar.last().text.startswith("Queued now: “Meeting 0”"))
+
+    await tamar.press("▶ 1 send now")  # Meeting 1 is now first in the list
+    await bot.tg.wait_until(lambda: "quiet hours" in tamar.last().text)
+    await tamar.press("Send, SMS tonight too")
+    await bot.tg.wait_until(lambda: tamar.last().text.startswith("Queued now: “Meeting 1”"))
+
+    [tonight] = await bot.sms_replies(late[1], 1)
+    assert tonight.startswith("ხვალ — შეხვედრა 1")
+    assert bot.tw.messages_to(late[0]) == []  # the morning one waits
+    async with bot.rt.db.session() as session:
+        rows = {
+            r.address: r
+            for r in (await session.execute(select(OutboxMessage))).scalars()
+            if r.channel == "sms"
+        }
+    morning = rows[late[0]]
+    assert morning.status == "queued" and not morning.urgent
+    assert (
+        morning.next_attempt_at.astimezone(bot.settings.tz).strftime("%d.%m %H:%M") == "05.06 08:00"
+    )
+    assert rows[late[1]].urgent
+    audits = await _audits(bot, "reminders.send_now")
+    assert [a.details["sms_tonight"] for a in audits] == [False, True]
+
+
+async def _audits(bot: RunningBot, action: str) -> list[AuditLog]:
+    async with bot.rt.db.session() as session:
+        query = select(AuditLog).where(AuditLog.action == action).order_by(col(AuditLog.id))
+        return list((await session.execute(query)).scalars())
+
+
+async def test_reminders_also_shows_scheduled_broadcasts_and_where_to_change_them(
+    bot: RunningBot,
+) -> None:
+    tamar, _ = await setup_reminder(bot)
+    async with bot.rt.db.session() as session:
+        schedule = await create_schedule(
+            session=session, settings=bot.settings, kind=ScheduleKind.WEEKLY,
+            texts={"ka": "ყოველკვირეული ამბები"}, audience={}, urgent=False, created_by=None,
+            weekdays=[3], local_time="18:30", now=NOW,
+        )  # fmt: skip
+        paused = await create_schedule(
+            session=session, settings=bot.settings, kind=ScheduleKind.WEEKLY,
+            texts={"ka": "შეჩერებული"}, audience={}, urgent=False, created_by=None,
+            weekdays=[2], local_time="09:00", now=NOW,
+        )  # fmt: skip
+        paused.status = ScheduleStatus.PAUSED
+    await tamar.send("/reminders")
+    listing = (await tamar.reply()).text
+    assert f"1. Wed 5 Jun, 10:00 — {TITLE} · 3 recipients" in listing
+    assert "Also scheduled broadcasts:" in listing
+    # Thursday 18:30 in Tbilisi; everyone registered (Tamar and three villagers) gets it.
+    assert f"• Thu 6 Jun, 18:30 — S{schedule.id} «ყოველკვირეული ამბები» · 4 recipients" in listing
+    assert "(change with /scheduled)" in listing
+    assert "შეჩერებული" not in listing  # a paused schedule sends nothing
+    assert tamar.buttons() == [["▶ 1 send now", "✖ 1 skip"]]  # no buttons for broadcasts
