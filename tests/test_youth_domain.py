@@ -19,14 +19,26 @@ from models.youth import (
     YouthRefused,
     approve_proposal,
     decline_proposal,
+    finish_initiative,
     initiative_id_from_code,
     may_see_team,
     propose_initiative,
     request_changes,
     resubmit_initiative,
+    set_initiative_text,
     start_due_initiatives,
+    start_initiative,
 )
-from models.youth_signups import Band, participation, sign_up, team_of, withdraw
+from models.youth_signups import (
+    MAX_WHY,
+    Band,
+    clip_why,
+    participation,
+    sign_up,
+    team_of,
+    update_signup,
+    withdraw,
+)
 from tests.factories import make_member
 from tests.youth_support import admin, draft, open_initiative, young
 
@@ -285,3 +297,107 @@ def test_codes_in_latin_cyrillic_or_bare() -> None:
     assert initiative_id_from_code("у12") == 12  # Cyrillic
     assert initiative_id_from_code("7") == 7
     assert initiative_id_from_code("E4") is None
+
+
+async def test_the_status_machine_refuses_changes_it_does_not_draw(rt: Runtime) -> None:
+    now = utcnow()
+    async with rt.db.session() as session:
+        lead, secretary = await young(session), await admin(session)
+        proposed = await propose_initiative(session=session, draft=draft(), proposer=lead, now=now)
+        with pytest.raises(YouthRefused) as refused:  # a proposal cannot start
+            await start_initiative(session=session, initiative=proposed, actor=secretary, now=now)
+        assert refused.value.key == "youth.refused_transition"
+        assert refused.value.values == {"status": "proposed", "to": "running"}
+        initiative = await open_initiative(session, lead=lead, by=secretary)
+        with pytest.raises(YouthRefused) as refused:  # open → finished skips running
+            await finish_initiative(session=session, initiative=initiative, actor=lead, now=now)
+        assert refused.value.values == {"status": "open", "to": "finished"}
+        await start_initiative(session=session, initiative=initiative, actor=lead, now=now)
+        assert initiative.status == InitiativeStatus.RUNNING
+        with pytest.raises(YouthRefused):  # running cannot go back to sign-ups
+            await start_initiative(session=session, initiative=initiative, actor=lead, now=now)
+        with pytest.raises(YouthRefused) as late:  # and takes no sign-ups
+            await sign_up(
+                session=session,
+                initiative=initiative,
+                member=await young(session),
+                band=BAND,
+                now=now,
+                channel="sms",
+            )
+        assert late.value.key == "youth.refused_not_open"
+        await finish_initiative(session=session, initiative=initiative, actor=secretary, now=now)
+        assert initiative.status == InitiativeStatus.FINISHED and initiative.finished_at == now
+        with pytest.raises(YouthRefused) as final:
+            await finish_initiative(session=session, initiative=initiative, actor=lead, now=now)
+        assert final.value.values == {"status": "finished", "to": "finished"}
+        declined = await propose_initiative(session=session, draft=draft(), proposer=lead, now=now)
+        await decline_proposal(
+            session=session, initiative=declined, actor=secretary, reason="არა", now=now
+        )
+        with pytest.raises(YouthRefused):
+            await start_initiative(session=session, initiative=declined, actor=secretary, now=now)
+        audit = [
+            (a.action, a.actor_member_id)
+            for a in (await session.execute(select(AuditLog))).scalars()
+            if a.target == f"youth:{initiative.id}"
+        ]
+    assert ("youth.started", lead.id) in audit and ("youth.finished", secretary.id) in audit
+
+
+async def test_texts_in_other_languages_follow_the_fallback_chain(rt: Runtime) -> None:
+    now = utcnow()
+    async with rt.db.session() as session:
+        lead, secretary = await young(session), await admin(session)
+        initiative = await open_initiative(session, lead=lead, by=secretary)
+        assert initiative.description_in("az") == "ვრგავთ ხეებს სკოლის ეზოში."  # az → ru → ka
+        await set_initiative_text(
+            session=session,
+            initiative=initiative,
+            language="ru",
+            actor=secretary,
+            now=now,
+            title="Озеленение школьного двора",
+            description="Сажаем деревья во дворе школы.",
+        )
+        assert initiative.description_in("az") == "Сажаем деревья во дворе школы."
+        assert initiative.title_in("ru") == "Озеленение школьного двора"
+        await set_initiative_text(
+            session=session,
+            initiative=initiative,
+            language="az",
+            actor=lead,
+            now=now,
+            description="Məktəbin həyətində ağac əkirik.",
+        )
+        assert initiative.description_in("az") == "Məktəbin həyətində ağac əkirik."
+        assert initiative.title_in("az") == "Озеленение школьного двора"  # no az title yet
+        assert initiative.description_in("ka") == "ვრგავთ ხეებს სკოლის ეზოში."
+        assert initiative.description_in("en") == "We plant trees in the school yard."
+        with pytest.raises(YouthRefused) as refused:
+            await set_initiative_text(
+                session=session, initiative=initiative, language="de", actor=lead, now=now,
+                description="Bäume",
+            )  # fmt: skip
+        assert refused.value.key == "youth.refused_language"
+        actions = [a.action for a in (await session.execute(select(AuditLog))).scalars()]
+    assert actions.count("youth.text_edited") == 2
+
+
+async def test_a_long_why_line_is_kept_shortened_and_says_so(rt: Runtime) -> None:
+    long_line = "ვიცი " * 60
+    kept, shortened = clip_why(long_line)
+    assert shortened and len(kept) == MAX_WHY and long_line.startswith(kept)
+    assert clip_why("მოკლე") == ("მოკლე", False)
+    async with rt.db.session() as session:
+        lead, secretary = await young(session), await admin(session)
+        initiative = await open_initiative(session, lead=lead, by=secretary)
+        member = await young(session)
+        await sign_up(
+            session=session, initiative=initiative, member=member, band=BAND, now=utcnow(),
+            channel="sms",
+        )  # fmt: skip
+        row = await update_signup(
+            session=session, initiative=initiative, member=member, why=long_line
+        )
+    assert row.why == kept

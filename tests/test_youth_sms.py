@@ -126,3 +126,15 @@ async def test_telegram_lead_hears_of_an_sms_signup(bot: RunningBot) -> None:
     await bot.sms(villager.phone or "", f"SIGNUP Y{initiative.id}")
     message = await lead_user.reply()
     assert "✋ ახალი მონაწილე: ზაურ" in message.text
+
+
+async def test_a_long_why_me_by_sms_is_shortened_and_the_villager_told(bot: RunningBot) -> None:
+    _, initiative = await lead_and_initiative(bot)
+    villager = await sms_member(bot, birth_year=young_year(19))
+    why = "მიყვარს ბუნება და ვიცი ხეების დარგვა " * 8
+    [reply] = await bot.sms(villager.phone or "", f"SIGNUP Y{initiative.id} {why}")
+    assert reply.startswith("ჩაწერილი ხართ: სკოლის ეზოს გამწვანება")
+    assert "თქვენი ტექსტი 200 სიმბოლომდე შემოკლდა." in reply
+    async with bot.rt.db.session() as session:
+        row = (await session.execute(select(YouthSignup))).scalars().one()
+    assert len(row.why) == 200 and row.why.startswith("მიყვარს ბუნება")

@@ -4,12 +4,16 @@ only), /propose → secretariat review → the proposer told, and /announce_init
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
+import handlers.youth_propose
 from models.audit import AuditLog
+from models.dialogs import Dialog
 from models.youth import Initiative, InitiativeStatus
 from models.youth_signups import YouthSignup
 from tests.events_support import DAYTIME, patient, secretariat, tg_member  # noqa: F401
@@ -238,3 +242,163 @@ async def test_announcement_reaches_youth_in_their_language_only(bot: RunningBot
     )
     assert has(young_ka, f"SIGNUP Y{initiative.id}")
     assert not elder.texts()
+
+    # The announcement carries the sign-up button: one press signs up (as in /initiatives).
+    await young_ka.press("✋ ჩაწერა")
+    await bot.tg.wait_until(lambda: has(young_ka, "✅ თქვენ გუნდში ხართ."))
+    await young_az.press("✋ Qoşulmaq")
+    await bot.tg.wait_until(lambda: has(young_az, "✅ Siz komandadasınız."))
+    async with bot.rt.db.session() as session:
+        rows = (await session.execute(select(YouthSignup))).scalars().all()
+    assert len(rows) == 2 and all(r.initiative_id == initiative.id for r in rows)
+
+
+async def join(bot: RunningBot, user: VirtualUser, initiative: Initiative) -> None:
+    await user.send("/initiatives")
+    await user.reply()
+    await user.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await user.press("✋ ჩაწერა")
+    await bot.tg.wait_until(lambda: has(user, "✅ თქვენ გუნდში ხართ."))
+    await bot.tg.wait_until(lambda: has(user, "გსურთ, დაამატოთ, რატომ თქვენ"))
+
+
+async def test_the_lead_starts_then_finishes_and_the_team_is_told(bot: RunningBot) -> None:
+    lead_user, initiative = await setup_initiative(bot)
+    member_user, _ = await tg_member(bot, name="ანა", birth_year=young_year(20))
+    await join(bot, member_user, initiative)
+    # A teammate may not move it on.
+    member_user.skip_unread()
+    await member_user.send(f"/finish_initiative Y{initiative.id}")
+    assert "მხოლოდ ინიციატივის ლიდერი ან სამდივნო" in (await member_user.reply()).text
+    # Finishing skips "running": refused, the statuses named.
+    lead_user.skip_unread()
+    await lead_user.send(f"/finish_initiative Y{initiative.id}")
+    refusal = (await lead_user.reply()).text
+    assert "სტატუსი ახლა არის „ღიაა ჩაწერისთვის“ — „დასრულებულია“" in refusal
+    # The card has a Start button for the lead.
+    await lead_user.send("/initiatives")
+    await lead_user.reply()
+    await lead_user.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await lead_user.press("▶️ დაწყება")
+    await bot.tg.wait_until(lambda: has(member_user, "▶️ ინიციატივა „სკოლის ეზოს გამწვანება“"))
+    await bot.tg.wait_until(lambda: any(["🏁 დასრულება"] in m.buttons for m in lead_user.inbox))
+    lead_user.skip_unread()
+    await lead_user.send(f"/finish_initiative Y{initiative.id}")
+    done = (await lead_user.reply()).text
+    assert f"🏁 Y{initiative.id} დასრულდა." in done and "შეტყობინება მიიღებს: 1" in done
+    await bot.tg.wait_until(lambda: has(member_user, "მადლობა მონაწილეობისთვის!"))
+    async with bot.rt.db.session() as session:
+        again = await session.get(Initiative, initiative.id, populate_existing=True)
+        actions = [
+            a.action
+            for a in (await session.execute(select(AuditLog))).scalars()
+            if a.target and a.target.startswith(f"youth:{initiative.id}")
+        ]
+    assert again is not None and again.status == InitiativeStatus.FINISHED
+    assert "youth.started" in actions and "youth.finished" in actions
+    assert "access.refused" in actions  # the teammate's try
+
+
+async def test_the_lead_adds_an_azerbaijani_text_members_read_it(bot: RunningBot) -> None:
+    lead_user, initiative = await setup_initiative(bot)
+    reader_az, _ = await tg_member(bot, language="az", birth_year=young_year(18))
+    reader_ru, _ = await tg_member(bot, language="ru", birth_year=young_year(18))
+    await lead_user.send(f"/initiative_text Y{initiative.id} az")
+    assert "პირველ ხაზზე სახელი" in (await lead_user.reply()).text
+    await lead_user.send("Məktəb həyətinin yaşıllaşdırılması\nMəktəbin həyətində ağac əkirik.")
+    assert "ტექსტი ენაზე AZ შენახულია" in (await lead_user.reply()).text
+    await reader_az.send("/initiatives")
+    assert "Məktəb həyətinin yaşıllaşdırılması" in (await reader_az.reply()).text
+    await reader_az.press(f"Y{initiative.id} · Məktəb həyətinin yaşıllaşdırılması")
+    await bot.tg.wait_until(lambda: has(reader_az, "Məktəbin həyətində ağac əkirik."))
+    await reader_ru.send("/initiatives")  # no Russian text: Georgian (ru → ka)
+    assert "სკოლის ეზოს გამწვანება" in (await reader_ru.reply()).text
+
+
+async def test_a_long_why_line_is_shortened_and_the_member_told(bot: RunningBot) -> None:
+    _, initiative = await setup_initiative(bot)
+    user, _ = await tg_member(bot, birth_year=young_year(19))
+    await join(bot, user, initiative)
+    await user.press("✍️ რატომ მე — ერთი წინადადება")
+    await bot.tg.wait_until(lambda: has(user, "დაწერეთ ერთი მოკლე წინადადება"))
+    await user.send("მიყვარს ხეები. " * 20)
+    await bot.tg.wait_until(lambda: has(user, "ტექსტი 200 სიმბოლოზე გრძელი იყო"))
+    async with bot.rt.db.session() as session:
+        row = (await session.execute(select(YouthSignup))).scalars().one()
+    assert len(row.why) == 200 and row.why.startswith("მიყვარს ხეები. მიყვარს")
+
+
+async def start_proposal_at_skills(bot: RunningBot) -> VirtualUser:
+    user, _ = await tg_member(bot, name="ლუკა", birth_year=young_year(17))
+    await user.send("/propose")
+    await user.replies(2)
+    for answer in ("ხეების დარგვა", "ვრგავთ ხეებს."):
+        await user.send(answer)
+        await user.reply()
+    await user.press("მთელი მუნიციპალიტეტი")
+    await user.reply()
+    await user.send("5")
+    await user.reply()  # the skills buttons
+    return user
+
+
+@pytest.fixture
+def slow_dialog_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Widen the gap between reading the dialog row and writing it (as a busy server does)."""
+    original = handlers.youth_propose._locked_dialog
+
+    async def slow(session: AsyncSession, address: str) -> Dialog | None:
+        found = await original(session, address)
+        await asyncio.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(handlers.youth_propose, "_locked_dialog", slow)
+
+
+@pytest.mark.usefixtures("slow_dialog_read")
+async def test_fast_taps_in_propose_lose_no_answer(bot: RunningBot) -> None:
+    user = await start_proposal_at_skills(bot)
+    await asyncio.gather(
+        user.press("ეკოლოგია"), user.press("სოციალური მედია"), user.press("დიზაინი")
+    )
+
+    async def chosen() -> list[str]:
+        async with bot.rt.db.session() as session:
+            dialog = (await session.execute(select(Dialog))).scalars().one()
+        return sorted(dialog.data.get("skills", []))
+
+    async def all_three() -> bool:
+        return await chosen() == ["design", "ecology", "social_media"]
+
+    for _ in range(50):
+        if await all_three():
+            break
+        await asyncio.sleep(0.2)
+    assert await chosen() == ["design", "ecology", "social_media"]
+
+
+@pytest.mark.usefixtures("slow_dialog_read")
+async def test_a_double_tap_on_send_sends_one_proposal(bot: RunningBot) -> None:
+    secretary_user, _ = await secretariat(bot)
+    user = await start_proposal_at_skills(bot)
+    await user.press("მზადაა ➡️")
+    await user.reply()
+    await user.send("20.12.2099")
+    await user.reply()
+    await user.send("05.01.2100")
+    await user.reply()
+    await user.press("არა")
+    await user.reply()
+    await asyncio.gather(user.press("📨 გაგზავნა"), user.press("📨 გაგზავნა"))
+    await bot.tg.wait_until(lambda: has(user, "გაეგზავნა სამდივნოს"))
+    await bot.tg.wait_until(
+        lambda: (
+            len(user.callback_answers) >= 2
+            and all(a is not None for a in user.callback_answers[-2:])
+        )
+    )
+    await secretary_user.reply()
+    async with bot.rt.db.session() as session:
+        proposals = (await session.execute(select(Initiative))).scalars().all()
+    assert len(proposals) == 1
+    assert sum("გაეგზავნა სამდივნოს" in text for text in user.texts()) == 1
