@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.runtime import Runtime
 from models.audit import AuditLog
 from models.base import utcnow
-from models.grants import GrantDraft, create_call, mark_published
+from models.grants import GrantCall, GrantDraft, create_call, mark_published
 from models.grants_applicants import GrantApplicant, register_interest
 from models.members import Member
 from models.outbox import OutboxMessage
@@ -107,3 +107,121 @@ async def test_seeing_the_applicants_is_logged(rt: Runtime, board: Browser) -> N
             .one()
         )
     assert entry.target == f"G{call_id}" and entry.details["count"] == 1
+
+
+def local(rt: Runtime, days: int) -> str:
+    moment = (utcnow() + timedelta(days=days)).astimezone(rt.settings.tz)
+    return moment.replace(hour=18, minute=0).strftime("%Y-%m-%dT%H:%M")
+
+
+def grant_form(rt: Runtime, **overrides: str | list[str]) -> dict[str, str | list[str]]:
+    values: dict[str, str | list[str]] = {
+        "title_ka": "ახალგაზრდული ბიზნესი 2027", "description_ka": "მცირე საწარმოები სოფლად",
+        "priorities": ["agriculture"], "applicant_types": ["individual", "cooperative"],
+        "amount": "2 000 – 15 000", "cofinancing": "20%", "manual_url": "lag.ge/manual",
+        "phase_idea_deadline": local(rt, 20), "phase_full_deadline": local(rt, 50),
+    }  # fmt: skip
+    values.update(overrides)
+    return values
+
+
+async def outbox_kinds(rt: Runtime, member_id: int | None) -> list[str]:
+    async with rt.db.session() as session:
+        rows = await session.execute(
+            select(OutboxMessage.kind).where(OutboxMessage.member_id == member_id)
+        )
+        return list(rows.scalars())
+
+
+async def test_the_secretariat_drafts_and_publishes_a_call_on_the_web(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    async with rt.db.session() as session:
+        villager = await make_member(session, name="ნინო")
+    listing = await secretariat.get("/admin/grants")
+    assert 'href="/admin/grants/new"' in listing.text
+    await secretariat.get("/admin/grants/new")
+    wrong = await secretariat.post(
+        "/admin/grants/new",
+        grant_form(rt, phase_full_deadline=local(rt, 10), amount="15000-2000"),
+    )
+    assert wrong.status_code == 400
+    assert "ახალგაზრდული ბიზნესი 2027" in wrong.text  # nothing typed is lost
+    assert "მინიმუმი მაქსიმუმზე მეტია" in text_of(wrong)  # the bot's own words
+    early = await secretariat.post(
+        "/admin/grants/new", grant_form(rt, phase_full_deadline=local(rt, 10))
+    )
+    assert early.status_code == 400  # the full deadline before the idea deadline, as in Telegram
+    assert "უნდა იყოს" in text_of(early) and "{phase}" not in text_of(early)
+    created = await secretariat.post("/admin/grants/new", grant_form(rt))
+    assert created.status_code == 303, text_of(created)
+    call_id = int(created.headers["location"].split("/")[3].split("?")[0])
+    async with rt.db.session() as session:
+        call = await session.get(GrantCall, call_id)
+        assert call is not None
+        actions = list(
+            (await session.execute(select(AuditLog.action).order_by(col(AuditLog.id)))).scalars()
+        )
+    assert call.status == "draft" and (call.min_amount, call.max_amount) == (2000, 15000)
+    assert call.cofinancing_pct == 20 and call.manual_url == "https://lag.ge/manual"
+    assert call.applicant_types == ["individual", "cooperative"]
+    assert "grant.create" in actions and "web.acted" in actions
+    assert await outbox_kinds(rt, villager.id) == []  # a draft is announced to nobody
+    page = text_of(await secretariat.get(created.headers["location"]))
+    assert "ახალგაზრდული ბიზნესი 2027" in page and "მონახაზი შეიქმნა" in page
+    published = await secretariat.post(f"/admin/grants/{call_id}/publish")
+    assert published.status_code == 303 and "done=published&told=1" in published.headers["location"]
+    assert await outbox_kinds(rt, villager.id) == ["grant.announce"]
+    again = await secretariat.post(f"/admin/grants/{call_id}/publish")
+    assert again.status_code == 400 and "გამოქვეყნებულია" in text_of(again)
+
+
+async def test_editing_a_published_call_tells_the_applicants(
+    rt: Runtime, secretariat: Browser, board: Browser
+) -> None:
+    call_id, _, farmer_id = await open_call_with_applicant(rt)
+    edit = await secretariat.get(f"/admin/grants/{call_id}/edit")
+    assert edit.status_code == 200 and 'value="1000-20000"' in edit.text
+    form = {k: v for k, v in _form_fields(edit.text).items()}
+    unchanged = await secretariat.post(f"/admin/grants/{call_id}/edit", form)
+    assert "done=unchanged" in unchanged.headers["location"]
+    assert "grant.changed" not in await outbox_kinds(rt, farmer_id)
+    moved = await secretariat.post(
+        f"/admin/grants/{call_id}/edit", {**form, "phase_full_deadline": local(rt, 60)}
+    )
+    assert "done=saved&told=1" in moved.headers["location"], text_of(moved)
+    assert "grant.changed" in await outbox_kinds(rt, farmer_id)
+    past = await secretariat.post(
+        f"/admin/grants/{call_id}/edit", {**form, "phase_full_deadline": local(rt, -1)}
+    )
+    assert past.status_code == 400  # a moved phase of a published call must be ahead
+    for path in ("/admin/grants/new", f"/admin/grants/{call_id}/edit"):
+        assert (await board.get(path)).status_code == 403
+    await board.get("/admin/account")
+    assert (await board.post(f"/admin/grants/{call_id}/edit", form)).status_code == 403
+    forged = await secretariat.post(f"/admin/grants/{call_id}/edit", form, csrf="forged")
+    assert forged.status_code == 403
+
+
+def _form_fields(page: str) -> dict[str, str | list[str]]:
+    """The values an edit form shows (inputs, textareas, ticked boxes), as a browser sends them."""
+    import html as html_lib
+    import re
+
+    fields: dict[str, str | list[str]] = {}
+    for name, value in re.findall(
+        r'<input (?![^>]*checkbox)[^>]*name="([^"]+)" value="([^"]*)"', page
+    ):
+        if name != "csrf":
+            fields[name] = html_lib.unescape(value)
+    for tag in re.findall(r'<input type="checkbox"[^>]*>', page):
+        if "checked" in tag:
+            name = re.search(r'name="([^"]+)"', tag)
+            value = re.search(r'value="([^"]+)"', tag)
+            if name and value:
+                listed = fields.setdefault(name.group(1), [])
+                assert isinstance(listed, list)
+                listed.append(value.group(1))
+    for name, value in re.findall(r'<textarea name="([^"]+)"[^>]*>([^<]*)</textarea>', page):
+        fields[name] = html_lib.unescape(value)
+    return fields

@@ -49,6 +49,7 @@ def family_keys() -> set[str]:
                      "sector_warning_board"],
         "member": ["done_saved", "done_role"],
         "simulator": ["done_wiped"],
+        "grants": ["done_created", "done_saved", "done_unchanged", "done_published"],
         "bc": ["sched_do_pause", "sched_do_resume", "sched_do_cancel", "done_schedule_pause",
                "done_schedule_resume", "done_schedule_cancel", "err_confirm",
                "err_schedule_unchanged"],
