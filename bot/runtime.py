@@ -81,6 +81,11 @@ class Runtime:
             )
             if settings.telegram_webhook_url:
                 builder = builder.updater(None)  # updates arrive on POST /telegram/webhook
+            else:
+                from bot.text_input import ScrubbingRequest
+
+                # PTB's own defaults for polling (one connection), answers scrubbed of NUL & co.
+                builder = builder.get_updates_request(ScrubbingRequest(connection_pool_size=1))
             self.telegram_app = builder.build()
             self.telegram_app.bot_data["rt"] = self
         if settings.twilio_enabled:

@@ -16,6 +16,7 @@ from telegram import Update
 from bot.delivery import record_delivery_report
 from bot.sms.inbound import process_inbound
 from bot.sms.providers import InboundSms
+from bot.text_input import scrub_json
 from models.members import InvalidPhone, normalize_phone
 
 if TYPE_CHECKING:
@@ -57,7 +58,7 @@ async def telegram_webhook(request: Request) -> Response:
         data = json.loads(await request.body())
     except ValueError:
         return PlainTextResponse("bad json", status_code=400)
-    update = Update.de_json(data, rt.telegram_app.bot)
+    update = Update.de_json(scrub_json(data), rt.telegram_app.bot)
     await rt.telegram_app.update_queue.put(update)
     return PlainTextResponse("ok")
 

@@ -18,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from bot.settings import PACKAGE_DATA
+from bot.text_input import scrub
 from models.events import EventInputError, event_id_from_code, parse_local_datetime
 
 PRIORITIES_FILE = PACKAGE_DATA / "grant_priorities.toml"
@@ -80,7 +81,7 @@ class GrantStateError(ValueError):
 
 
 def clean(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return " ".join(unicodedata.normalize("NFC", scrub(text)).split())
 
 
 def check_title(text: str) -> str:
@@ -93,7 +94,7 @@ def check_title(text: str) -> str:
 
 
 def check_description(text: str, *, required: bool) -> str:
-    description = unicodedata.normalize("NFC", text).strip()
+    description = unicodedata.normalize("NFC", scrub(text)).strip()
     if required and not description:
         raise GrantInputError("grants.err_description_required")
     if len(description) > MAX_DESCRIPTION:

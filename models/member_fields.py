@@ -19,6 +19,7 @@ import phonenumbers
 from bot.i18n import t
 from bot.sms.grammar import token_variants
 from bot.sms.translit import romanize
+from bot.text_input import scrub
 from models.communities import Community
 from models.members import Gender, InvalidPhone, Sector, normalize_phone
 
@@ -76,7 +77,7 @@ class Interest:
 
 
 def clean_text(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return " ".join(unicodedata.normalize("NFC", scrub(text)).split())
 
 
 def validate_name(text: str) -> str:

@@ -11,6 +11,7 @@ from bot.sms.translit import (
     keyboard_to_georgian,
     romanize,
 )
+from bot.text_input import scrub
 
 CODE_RE = re.compile(r"^([a-z])(\d{1,5})$")
 NUMBERS_RE = re.compile(r"^\d{1,2}(?:\s*[,;.\s]\s*\d{1,2})*$")
@@ -20,7 +21,7 @@ _LATIN_ONLY = re.compile(r"^[A-Za-z]+$")
 
 def clean(text: str) -> str:
     """Trim, NFC, and fold runs of white space; keeps the text otherwise as typed."""
-    return " ".join(unicodedata.normalize("NFC", text).split())
+    return " ".join(unicodedata.normalize("NFC", scrub(text)).split())
 
 
 def token_variants(token: str) -> set[str]:

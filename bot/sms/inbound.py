@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.sms.context import SmsRequest
 from bot.sms.providers import InboundSms
+from bot.text_input import scrub
 from models.audit import record_audit
 from models.dialogs import get_dialog
 from models.inbound import record_inbound
@@ -21,7 +22,8 @@ MAX_TEXT = 1600  # ten concatenated SMS; anything longer is cut, never an error
 
 async def process_inbound(rt: Runtime, sms: InboundSms) -> SmsRequest | None:
     """Record, de-duplicate, route and handle one SMS; None when it was a provider retry."""
-    sms = InboundSms(sms.provider, sms.provider_message_id, sms.phone, sms.text[:MAX_TEXT], sms.to)
+    text = scrub(sms.text)[:MAX_TEXT]
+    sms = InboundSms(sms.provider, sms.provider_message_id, scrub(sms.phone), text, sms.to)
     async with rt.db.session() as session:
         member = await member_by_phone(session=session, phone=sms.phone)
         inbound = await record_inbound(
