@@ -50,6 +50,8 @@ def family_keys() -> set[str]:
         "member": ["done_saved", "done_role"],
         "simulator": ["done_wiped"],
         "grants": ["done_created", "done_saved", "done_unchanged", "done_published"],
+        "rem": ["done_send", "done_skip", "done_restore", "moved_later_quiet",
+                "moved_later_holiday", "moved_earlier_quiet", "moved_earlier_holiday"],
         "bc": ["sched_do_pause", "sched_do_resume", "sched_do_cancel", "done_schedule_pause",
                "done_schedule_resume", "done_schedule_cancel", "err_confirm",
                "err_schedule_unchanged"],

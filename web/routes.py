@@ -20,6 +20,7 @@ from web.pages import (
     overview,
     panels,
     polls,
+    reminders,
     simulator,
     youth,
 )
@@ -35,6 +36,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin/broadcasts", "nav.broadcasts", False),
     ("/admin/grants", "nav.grants", False),
     ("/admin/youth", "nav.youth", False),
+    ("/admin/reminders", "nav.reminders", False),
     ("/admin/simulator", "nav.simulator", True),
     ("/admin/audit", "nav.audit", False),
     ("/admin/accounts", "nav.accounts", True),
@@ -59,5 +61,6 @@ def dashboard_routes() -> list[BaseRoute]:
         *grant_forms.routes(),
         *grants.routes(),
         *youth.routes(),
+        *reminders.routes(),
         *simulator.routes(),
     ]
