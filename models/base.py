@@ -6,7 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, String
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.types import TypeDecorator
 
 
@@ -50,3 +53,25 @@ def compare_type(_context: Any, inspected: Any, metadata: Any, *_: Any) -> bool 
     if isinstance(metadata, String) and isinstance(inspected, String):
         return metadata.length != inspected.length if metadata.length else False
     return None
+
+
+async def insert_if_absent(
+    session: AsyncSession, table: Any, values: dict[str, Any], unique: list[str]
+) -> Any:
+    """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING the primary key: None if it existed.
+
+    One statement, no exception and no savepoint: under concurrency the loser simply gets
+    nothing back (PostgreSQL waits for the winner's commit; SQLite writers are serialized). A
+    savepoint rolled back after an IntegrityError could leave SQLite's write lock held.
+    """
+    bind = session.get_bind()
+    insert_fn = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
+    sa_table = table.__table__
+    pk = next(iter(sa_table.primary_key.columns))
+    statement = (
+        insert_fn(sa_table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique)
+        .returning(pk)
+    )
+    return (await session.execute(statement)).scalar()

@@ -11,11 +11,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, select
 
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime, insert_if_absent, utcnow
 
 
 class InboundMessage(SQLModel, table=True):
@@ -54,21 +53,22 @@ async def record_inbound(
     )
     if existing.first() is not None:
         return None
-    message = InboundMessage(
-        provider=provider,
-        provider_message_id=provider_message_id,
-        channel=channel,
-        address=address,
-        text=(text or "")[:5000],
-        member_id=member_id,
+    values = {
+        "provider": provider,
+        "provider_message_id": provider_message_id,
+        "channel": channel,
+        "address": address,
+        "text": (text or "")[:5000],
+        "member_id": member_id,
+        "status": "received",
+        "received_at": utcnow(),
+    }
+    new_id = await insert_if_absent(
+        session, InboundMessage, values, ["provider", "provider_message_id"]
     )
-    try:
-        async with session.begin_nested():
-            session.add(message)
-            await session.flush()
-    except IntegrityError:
+    if new_id is None:
         return None  # a concurrent retry of the same webhook won the race
-    return message
+    return await session.get(InboundMessage, new_id)
 
 
 async def inbox(*, session: AsyncSession, limit: int = 20) -> list[InboundMessage]:

@@ -26,12 +26,10 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime, insert_if_absent, utcnow
 from models.privacy import register_eraser
 
 OUTCOMES = ("queued", "unreachable", "skipped", "cancelled", "sent_now")
@@ -139,21 +137,7 @@ async def claim_key(
 async def _insert_new(
     session: AsyncSession, table: type[SQLModel], values: dict[str, Any], unique: str
 ) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the primary key: None when the row existed.
-
-    One statement, no exception and no savepoint: under concurrency the loser simply gets
-    nothing back (PostgreSQL waits for the winner's commit; SQLite writers are serialized).
-    """
-    bind = session.get_bind()
-    insert_fn = pg_insert if bind.dialect.name == "postgresql" else sqlite_insert
-    pk = next(iter(table.__table__.primary_key.columns))  # type: ignore[attr-defined]
-    statement = (
-        insert_fn(table.__table__)  # type: ignore[attr-defined]
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=[unique])
-        .returning(pk)
-    )
-    return (await session.execute(statement)).scalar()
+    return await insert_if_absent(session, table, values, [unique])
 
 
 async def set_outcome(*, session: AsyncSession, entry: ReminderLog, outcome: str) -> None:

@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import Index, UniqueConstraint, func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql import Select
 from sqlmodel import Field, SQLModel, col, select
 
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime, insert_if_absent, utcnow
 
 
 class SeatStatus(enum.StrEnum):
@@ -106,11 +105,9 @@ async def _locked_pool(session: AsyncSession, kind: str, item_id: int) -> SeatPo
     pool = (await session.execute(_for_update(query, session))).scalars().first()
     if pool is not None:
         return pool
-    try:
-        async with session.begin_nested():
-            session.add(SeatPool(kind=kind, item_id=item_id))
-    except IntegrityError:
-        pass  # created by a concurrent transaction: lock that one
+    # Created by a concurrent transaction meanwhile: nothing inserted, and that one is locked.
+    values = {"kind": kind, "item_id": item_id, "next_position": 0, "created_at": utcnow()}
+    await insert_if_absent(session, SeatPool, values, ["kind", "item_id"])
     pool = (await session.execute(_for_update(query, session))).scalars().one()
     return pool
 
