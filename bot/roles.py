@@ -66,8 +66,7 @@ def guarded(rt: Runtime, access: Access, name: str, callback: Callback) -> Callb
             if not allowed(member, access):
                 language = member.language if member else _language_of(update, rt)
                 key = "core.not_registered" if member is None else "core.not_allowed"
-                if update.effective_message is not None:
-                    await update.effective_message.reply_text(t(key, language))
+                # Audit first: once the refusal is read, the record of the attempt exists.
                 if access in (Access.SECRETARIAT, Access.BOARD):
                     async with rt.db.session() as session:
                         await record_audit(
@@ -79,6 +78,8 @@ def guarded(rt: Runtime, access: Access, name: str, callback: Callback) -> Callb
                             else "telegram",
                             target=f"/{name}",
                         )
+                if update.effective_message is not None:
+                    await update.effective_message.reply_text(t(key, language))
                 raise ApplicationHandlerStop
         await callback(update, context)
         # Handled: the unknown-command hint in a later handler group must not answer too.
