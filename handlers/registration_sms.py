@@ -20,6 +20,7 @@ from models.member_fields import Choice
 from models.members import SmsScript
 from models.registration import answer, current_prompt
 from models.registration_prompts import FLOW, SMS, Prompt
+from models.simulator import is_simulator_phone
 
 ORDER = 10
 MAX_PARTS = 2
@@ -152,7 +153,9 @@ async def on_step(request: SmsRequest) -> None:
         text=text,
         now=utcnow(),
     )
-    for notice in outcome.notices:
+    # A registration typed in the dashboard's simulator stays there: the real secretariat is
+    # not told about a test person (the simulator shows the whole conversation instead).
+    for notice in [] if is_simulator_phone(request.phone) else outcome.notices:
         await notify_secretariat(rt, request.session, notice.key, notice.values)
     if outcome.kind == "ask":
         assert outcome.prompt is not None

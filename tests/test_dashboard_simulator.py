@@ -199,3 +199,79 @@ async def test_a_villager_registered_in_the_simulator_stays_out_of_the_books(
     async with rt.db.session() as session:
         names = (await session.execute(select(Member.name))).scalars().all()
     assert names == ["Real"]
+
+
+async def test_a_simulated_going_never_takes_a_real_seat(rt: Runtime, secretariat: Browser) -> None:
+    """YES from the simulator is answered as at any event, but the seat stays for real people."""
+    from datetime import timedelta
+
+    from handlers.events_notify import answer_and_notify
+    from models.base import utcnow
+    from models.events import EventDraft, create_event, get_event
+
+    now = utcnow()
+    async with rt.db.session() as session:
+        real = await make_member(session, name="Real")
+        await make_member(session, name="Sim", phone=SIM, telegram=False)
+        draft = EventDraft(
+            kind="seminar", title={"ka": "სემინარი"}, description={}, place="ლაგოდეხი",
+            starts_at=now + timedelta(days=5), ends_at=now + timedelta(days=5, hours=2),
+            capacity=1,
+        )  # fmt: skip
+        event = await create_event(session=session, draft=draft, actor=None, now=now)
+    await secretariat.post(f"/admin/events/{event.id}/publish")
+    await secretariat.get("/admin/simulator")
+    await secretariat.post("/admin/simulator/send", {"phone": "1", "text": f"YES E{event.id}"})
+    from models.event_rsvps import EventRsvp
+
+    async with rt.db.session() as session:
+        answered = (
+            (
+                await session.execute(
+                    select(EventRsvp.answer).where(
+                        EventRsvp.event_id == event.id, col(EventRsvp.answer).is_not(None)
+                    )
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert answered == ["going"]  # the simulated person did answer, as anyone may
+    assert len(await _outbox_to(rt, SIM)) == 1  # and was answered (captured, not sent)
+    async with rt.db.session() as session:
+        fresh = await get_event(session=session, event_id=event.id or 0)
+        member = await session.get(Member, real.id)
+        assert fresh is not None and member is not None
+        outcome = await answer_and_notify(rt, session, fresh, member, "going", channel="sms",
+                                          now=utcnow())  # fmt: skip
+    assert outcome.seat == "seated"  # the one seat was still free for a real person
+    page = text_of(await secretariat.get(f"/admin/events/{event.id}"))
+    assert "Real" in page and "Sim" not in page.replace("სიმ", "")
+    answers = await secretariat.get(f"/admin/events/{event.id}/answers.csv")
+    assert "Real" in answers.text and "Sim" not in answers.text
+
+
+async def test_a_simulated_registration_does_not_reach_the_real_secretariat(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    """A minor registering in the simulator waits for a guardian, as a real one would; the
+    secretariat's "waiting for a guardian" notice stays out of their Telegram."""
+    async with rt.db.session() as session:
+        tamar = await make_member(session, name="Tamar", role="secretariat")
+    await secretariat.get("/admin/simulator")
+    from models.base import utcnow
+
+    fifteen = str(utcnow().year - 15)
+    for text in ["JOIN", "1", "1", "1", "1", "ნიკა სიმულაცია", "1", "3", fifteen]:
+        await secretariat.post("/admin/simulator/send", {"phone": "6", "text": text})
+    async with rt.db.session() as session:
+        registered = (
+            (await session.execute(select(Member).where(Member.name == "ნიკა სიმულაცია")))
+            .scalars()
+            .one()
+        )
+        to_tamar = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.member_id == tamar.id))
+        ).all()
+    assert registered.is_simulated and registered.status == "pending_guardian"
+    assert to_tamar == []
