@@ -33,6 +33,7 @@ from models.youth_signups import (
     MAX_WHY,
     Band,
     clip_why,
+    open_for,
     participation,
     sign_up,
     team_of,
@@ -401,3 +402,35 @@ async def test_a_long_why_line_is_kept_shortened_and_says_so(rt: Runtime) -> Non
             session=session, initiative=initiative, member=member, why=long_line
         )
     assert row.why == kept
+
+
+async def test_open_initiatives_come_before_full_ones(rt: Runtime) -> None:
+    now = utcnow()
+    async with rt.db.session() as session:
+        lead, secretary = await young(session), await admin(session)
+        soon = utcnow() + timedelta(days=3)
+        full = await open_initiative(session, lead=lead, by=secretary, size=1, deadline=soon)
+        later = await open_initiative(session, lead=lead, by=secretary, size=3)
+        await sign_up(
+            session=session, initiative=full, member=await young(session), band=BAND, now=now,
+            channel="sms",
+        )  # fmt: skip
+        assert full.status == InitiativeStatus.FULL
+        found = await open_for(session=session, member=await young(session), band=BAND, now=now)
+    assert [i.id for i in found] == [later.id, full.id]
+
+
+def test_a_proposal_keeps_the_text_in_the_proposers_language(rt: Runtime) -> None:
+    from handlers.youth_propose import _draft
+
+    data = {
+        "title": "Ağac əkini",
+        "description": "Məktəbin həyətində ağac əkirik.",
+        "size": 4,
+        "deadline": "2099-12-20",
+        "start": "2100-01-05",
+        "language": "az",
+    }
+    proposed = _draft(data, rt)
+    assert proposed.title == {"az": "Ağac əkini"}
+    assert proposed.description == {"az": "Məktəbin həyətində ağac əkirik."}

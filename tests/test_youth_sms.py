@@ -11,7 +11,7 @@ from sqlmodel import select
 from models.members import Member
 from models.youth import Initiative
 from models.youth_signups import YouthSignup
-from tests.events_support import DAYTIME, patient, sms_member, tg_member  # noqa: F401
+from tests.events_support import DAYTIME, patient, secretariat, sms_member, tg_member  # noqa: F401
 from tests.harness import RunningBot, running_bot
 from tests.youth_support import admin, open_initiative, young_year
 
@@ -138,3 +138,20 @@ async def test_a_long_why_me_by_sms_is_shortened_and_the_villager_told(bot: Runn
     async with bot.rt.db.session() as session:
         row = (await session.execute(select(YouthSignup))).scalars().one()
     assert len(row.why) == 200 and row.why.startswith("მიყვარს ბუნება")
+
+
+async def test_the_announcement_by_sms_carries_the_signup_hint_that_works(
+    bot: RunningBot,
+) -> None:
+    lead, initiative = await lead_and_initiative(bot)
+    secretary_user, _ = await secretariat(bot)
+    villager = await sms_member(bot, name="ლევანი", birth_year=young_year(18))
+    await secretary_user.send(f"/announce_initiative Y{initiative.id}")
+    await secretary_user.reply()
+    code = f"Y{initiative.id}"
+    [announcement] = await bot.sms_replies(villager.phone or "", 1, timeout=30)
+    assert "სკოლის ეზოს გამწვანება" in announcement and f"SIGNUP {code}" in announcement
+    [reply] = await bot.sms(villager.phone or "", f"SIGNUP {code}")
+    assert reply.startswith("ჩაწერილი ხართ: სკოლის ეზოს გამწვანება")
+    notices = await bot.sms_replies(lead.phone or "", 2)  # the lead is young: announced too
+    assert any("✋ ახალი მონაწილე: ლევანი" in body for body in notices)

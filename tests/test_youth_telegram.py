@@ -266,6 +266,7 @@ async def test_the_lead_starts_then_finishes_and_the_team_is_told(bot: RunningBo
     lead_user, initiative = await setup_initiative(bot)
     member_user, _ = await tg_member(bot, name="ანა", birth_year=young_year(20))
     await join(bot, member_user, initiative)
+    await bot.tg.wait_until(lambda: has(lead_user, "✋ ახალი მონაწილე: ანა"))
     # A teammate may not move it on.
     member_user.skip_unread()
     await member_user.send(f"/finish_initiative Y{initiative.id}")
@@ -402,3 +403,24 @@ async def test_a_double_tap_on_send_sends_one_proposal(bot: RunningBot) -> None:
         proposals = (await session.execute(select(Initiative))).scalars().all()
     assert len(proposals) == 1
     assert sum("გაეგზავნა სამდივნოს" in text for text in user.texts()) == 1
+
+
+async def test_secretariat_sees_participation_by_community_gender_and_age(
+    bot: RunningBot,
+) -> None:
+    _, initiative = await setup_initiative(bot, size=5)
+    girl, _ = await tg_member(bot, gender="female", community="kabali", birth_year=young_year(16))
+    boy, _ = await tg_member(bot, gender="male", birth_year=young_year(27))
+    for user in (girl, boy):
+        await join(bot, user, initiative)
+    girl.skip_unread()
+    await girl.send("/youthstats")  # members do not see the numbers
+    assert "მხოლოდ სამდივნოსთვისაა" in (await girl.reply()).text
+    secretary_user, _ = await secretariat(bot)
+    await secretary_user.send("/youthstats")
+    stats = (await secretary_user.reply()).text
+    assert "ახალგაზრდების ჩართულობა: 2 ჩაწერა, 2 ადამიანი" in stats
+    assert "ღიაა ჩაწერისთვის: 1" in stats
+    assert "კაბალი: 1" in stats and "ქ. ლაგოდეხი: 1" in stats
+    assert "ქალი: 1" in stats and "კაცი: 1" in stats
+    assert "0-17: 1" in stats and "25-29: 1" in stats
