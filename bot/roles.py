@@ -56,6 +56,36 @@ async def telegram_member(rt: Runtime, update: Update) -> Member | None:
         return await member_by_telegram(session=session, telegram_id=user.id)
 
 
+async def member_with_access(
+    rt: Runtime, update: Update, access: Access, *, target: str
+) -> Member | None:
+    """The member behind a button or message if they have `access`; otherwise the try is
+    audited (for staff-only access), refused in their language (an alert for a button), and None.
+
+    Buttons need this as much as commands: a forwarded message or a forged callback reaches anyone.
+    """
+    member = await telegram_member(rt, update)
+    if allowed(member, access):
+        return member
+    user = update.effective_user
+    if access in (Access.SECRETARIAT, Access.BOARD):
+        async with rt.db.session() as session:
+            await record_audit(
+                session=session,
+                action="access.refused",
+                actor_member_id=member.id if member else None,
+                actor_label=f"telegram:{user.id}" if user else "telegram",
+                target=target[:120],
+            )
+    language = member.language if member else _language_of(update, rt)
+    key = "core.not_registered" if member is None else "core.not_allowed"
+    if update.callback_query is not None:
+        await update.callback_query.answer(t(key, language), show_alert=True)
+    elif update.effective_message is not None:
+        await update.effective_message.reply_text(t(key, language))
+    return None
+
+
 def guarded(rt: Runtime, access: Access, name: str, callback: Callback) -> Callback:
     """Refuse, in the user's language, anyone without `access`; audit refused admin tries."""
 

@@ -7,10 +7,9 @@ from telegram import CallbackQuery, Update
 
 from bot.i18n import t
 from bot.outbound import Button
-from bot.roles import Access, _language_of, allowed, telegram_member
+from bot.roles import Access, member_with_access
 from bot.runtime import Runtime
 from handlers.events_render import markup
-from models.audit import record_audit
 from models.events import (
     Event,
     EventStatus,
@@ -22,25 +21,7 @@ from models.members import Member
 # -- helpers shared by the secretariat's event handlers -------------------------------------
 async def admin_member(rt: Runtime, update: Update) -> Member | None:
     """The secretariat member behind this update, or None after a refusal (audited)."""
-    member = await telegram_member(rt, update)
-    if allowed(member, Access.SECRETARIAT):  # the same rule as every secretariat command
-        return member
-    language = member.language if member else _language_of(update, rt)
-    key = "core.not_registered" if member is None else "core.not_allowed"
-    if update.callback_query is not None:
-        await update.callback_query.answer(t(key, language), show_alert=True)
-    elif update.effective_message is not None:
-        await update.effective_message.reply_text(t(key, language))
-    user = update.effective_user
-    async with rt.db.session() as session:
-        await record_audit(
-            session=session,
-            action="access.refused",
-            actor_member_id=member.id if member else None,
-            actor_label=f"telegram:{user.id}" if user else "telegram",
-            target="events",
-        )
-    return None
+    return await member_with_access(rt, update, Access.SECRETARIAT, target="events")
 
 
 async def chat_send(update: Update, text: str, rows: list[list[Button]]) -> None:

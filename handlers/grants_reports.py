@@ -14,7 +14,12 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 from bot.exports import export_args, register_export
 from bot.i18n import t
 from bot.outbound import Button
-from bot.roles import Access, _language_of, add_command, allowed, telegram_member
+from bot.roles import (
+    Access,
+    add_command,
+    member_with_access,
+    telegram_member,
+)
 from bot.runtime import Runtime, runtime_of
 from handlers import events_audience as aud
 from handlers.grants_applicants import send_applicants_csv
@@ -69,20 +74,7 @@ def counts_text(
 
 async def _board_member(rt: Runtime, update: Update) -> Member | None:
     """Board or secretariat; a refusal (audited) otherwise."""
-    member = await telegram_member(rt, update)
-    if allowed(member, Access.BOARD):
-        return member
-    language = member.language if member else _language_of(update, rt)
-    if update.callback_query is not None:
-        await update.callback_query.answer(t("core.not_allowed", language), show_alert=True)
-    async with rt.db.session() as session:
-        await record_audit(
-            session=session, action="access.refused",
-            actor_member_id=member.id if member else None,
-            actor_label=f"telegram:{update.effective_user.id}" if update.effective_user else "",
-            target="grants.stats",
-        )  # fmt: skip
-    return None
+    return await member_with_access(rt, update, Access.BOARD, target="grants.stats")
 
 
 async def grantstats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

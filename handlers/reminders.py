@@ -19,7 +19,7 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 
 from bot.i18n import t
 from bot.outbound import quiet_until
-from bot.roles import Access, add_command, allowed, telegram_member
+from bot.roles import Access, add_command, member_with_access, telegram_member
 from bot.runtime import Runtime, runtime_of
 from bot.settings import Settings
 from models.audit import record_audit
@@ -192,16 +192,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     rt = runtime_of(context)
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
-    member = await telegram_member(rt, update)
-    if not allowed(member, Access.SECRETARIAT):
-        language = member.language if member else rt.settings.default_language
-        await query.answer(t("core.not_allowed", language), show_alert=True)
-        async with rt.db.session() as session:
-            await record_audit(
-                session=session, action="access.refused",
-                actor_member_id=member.id if member else None,
-                actor_label=f"telegram:{user.id}", target=f"button:{query.data[:60]}",
-            )  # fmt: skip
+    target = f"button:{query.data[:60]}"
+    member = await member_with_access(rt, update, Access.SECRETARIAT, target=target)
+    if member is None:
         return
     assert member is not None
     language = member.language
