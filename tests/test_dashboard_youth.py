@@ -95,3 +95,88 @@ async def test_the_team_with_contacts_is_for_the_secretariat(
     async with rt.db.session() as session:
         logged = (await session.execute(select(AuditLog.action))).scalars().all()
     assert "youth.team_viewed" in logged and "youth.team_export" in logged
+
+
+async def secretary_browser(rt: Runtime, browser: Browser) -> Browser:
+    async with rt.db.session() as session:
+        tamar = await make_member(session, name="თამარი", role=Role.SECRETARIAT)
+    await browser.sign_in(rt, await member_account(rt, tamar))
+    return browser
+
+
+def initiative_form(**overrides: str | list[str]) -> dict[str, str | list[str]]:
+    today = utcnow().date()
+    values: dict[str, str | list[str]] = {
+        "title_ka": "ბიბლიოთეკის გარემონტება", "description_ka": "ზაფხულში, ყაბალის სკოლაში",
+        "title_en": "Library makeover", "size": "6",
+        "deadline": (today + timedelta(days=14)).isoformat(),
+        "start": (today + timedelta(days=20)).isoformat(), "open_now": "on",
+    }  # fmt: skip
+    values.update(overrides)
+    return values
+
+
+async def test_the_secretariat_creates_an_open_initiative_on_the_web(
+    rt: Runtime, browser: Browser, board: Browser
+) -> None:
+    web = await secretary_browser(rt, browser)
+    assert 'href="/admin/youth/new"' in (await web.get("/admin/youth")).text
+    await web.get("/admin/youth/new")
+    backwards = await web.post(
+        "/admin/youth/new", initiative_form(start=utcnow().date().isoformat())
+    )
+    assert backwards.status_code == 400 and "ბიბლიოთეკის გარემონტება" in backwards.text
+    created = await web.post("/admin/youth/new", initiative_form())
+    assert created.status_code == 303, text_of(created)
+    assert created.headers["location"].endswith("?done=created_open")
+    async with rt.db.session() as session:
+        initiative = (await session.execute(select(Initiative))).scalars().one()
+        actions = list((await session.execute(select(AuditLog.action))).scalars())
+    assert initiative.status == InitiativeStatus.OPEN and initiative.target_size == 6
+    assert initiative.title == {"ka": "ბიბლიოთეკის გარემონტება", "en": "Library makeover"}
+    assert {"youth.proposed", "youth.approved"} <= set(actions)
+    page = text_of(await web.get(created.headers["location"]))
+    assert "ბიბლიოთეკის გარემონტება" in page and "რეგისტრაციისთვის ღიაა" in page
+    assert (await board.get("/admin/youth/new")).status_code == 403
+
+
+async def test_a_standalone_account_cannot_lead_an_initiative(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    await secretariat.get("/admin/youth/new")
+    refused = await secretariat.post("/admin/youth/new", initiative_form())
+    assert refused.status_code == 400
+    async with rt.db.session() as session:
+        assert (await session.execute(select(Initiative))).first() is None
+
+
+async def test_the_texts_of_an_initiative_are_edited_in_every_language(
+    rt: Runtime, browser: Browser
+) -> None:
+    initiative_id, _ = await a_proposal(rt)
+    web = await secretary_browser(rt, browser)
+    form = await web.get(f"/admin/youth/{initiative_id}/edit")
+    assert form.status_code == 200 and "პარკის დასუფთავება" in form.text
+    texts = {
+        "title_ka": "პარკის დასუფთავება", "description_ka": "შაბათს, ლაგოდეხის პარკში",
+        "title_az": "Parkın təmizlənməsi", "description_az": "Şənbə, Laqodexi parkında",
+    }  # fmt: skip
+    saved = await web.post(f"/admin/youth/{initiative_id}/edit", texts)
+    assert saved.headers["location"].endswith("?done=texts_saved")
+    too_long = await web.post(f"/admin/youth/{initiative_id}/edit",
+                              {**texts, "title_ru": "x" * 121, "title_en": "Park"})  # fmt: skip
+    assert too_long.status_code == 400
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        edits = list(
+            (
+                await session.execute(
+                    select(AuditLog).where(AuditLog.action == "youth.text_edited")
+                )
+            ).scalars()
+        )
+    assert initiative is not None
+    assert initiative.title == {"ka": "პარკის დასუფთავება", "az": "Parkın təmizlənməsi"}
+    assert [e.details["language"] for e in edits] == ["az"]  # nothing of the refused form
+    forged = await web.post(f"/admin/youth/{initiative_id}/edit", texts, csrf="forged")
+    assert forged.status_code == 403

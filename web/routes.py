@@ -23,6 +23,7 @@ from web.pages import (
     reminders,
     simulator,
     youth,
+    youth_forms,
 )
 from web.render import NAV
 
@@ -60,6 +61,7 @@ def dashboard_routes() -> list[BaseRoute]:
         *broadcasts.routes(),
         *grant_forms.routes(),
         *grants.routes(),
+        *youth_forms.routes(),
         *youth.routes(),
         *reminders.routes(),
         *simulator.routes(),
