@@ -74,7 +74,9 @@ def group_of(applicant: GrantApplicant, dimension: str) -> str:
 async def grant_counts(*, session: AsyncSession, call: GrantCall) -> GrantCounts:
     assert call.id is not None
     counts = GrantCounts(groups={d: {} for d in DIMENSIONS})
-    for applicant, _member in await applicants_of(session=session, grant_id=call.id):
+    for applicant, member in await applicants_of(session=session, grant_id=call.id):
+        if member.is_simulated:  # the dashboard's simulator: never in a count or a report
+            continue
         counts.total.add(applicant)
         for dimension in DIMENSIONS:
             group = group_of(applicant, dimension)
@@ -136,6 +138,8 @@ async def applicants_csv(
         return value.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
     for applicant, member in await applicants_of(session=session, grant_id=call.id):
+        if member.is_simulated:
+            continue
         history = "; ".join(
             f"{stage_label(str(h.get('stage')), language)} {local(h.get('at'))}"
             for h in applicant.history

@@ -12,6 +12,7 @@ from models.audit import AuditLog
 from models.base import utcnow
 from models.grants import GrantCall, GrantDraft, create_call, mark_published
 from models.grants_applicants import GrantApplicant, register_interest
+from models.grants_reports import grant_counts
 from models.members import Member
 from models.outbox import OutboxMessage
 from tests.dashboard_support import Browser, board, browser, second_browser, secretariat, text_of
@@ -225,3 +226,26 @@ def _form_fields(page: str) -> dict[str, str | list[str]]:
     for name, value in re.findall(r'<textarea name="([^"]+)"[^>]*>([^<]*)</textarea>', page):
         fields[name] = html_lib.unescape(value)
     return fields
+
+
+async def test_a_simulated_applicant_is_in_no_count_list_or_csv(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    call_id, _, _ = await open_call_with_applicant(rt)
+    async with rt.db.session() as session:
+        sim = await make_member(session, name="სიმულირებული", phone="+995500000042")
+        call = await session.get(GrantCall, call_id)
+        assert call is not None and sim.is_simulated
+        await register_interest(
+            session=session, call=call, member=sim, applicant_type="individual",
+            idea_title="სატესტო იდეა", village="Kabali", channel="sms", now=utcnow(),
+        )  # fmt: skip
+    page = text_of(await secretariat.get(f"/admin/grants/{call_id}"))
+    assert "თხილის საშრობი" in page and "სატესტო იდეა" not in page
+    assert "განმცხადებლები (1)" in page
+    applicants = await secretariat.get(f"/admin/grants/{call_id}/applicants.csv")
+    assert "ფერმერი გიორგი" in applicants.text and "სიმულირებული" not in applicants.text
+    async with rt.db.session() as session:
+        call = await session.get(GrantCall, call_id)
+        assert call is not None
+        assert (await grant_counts(session=session, call=call)).total.interested == 1

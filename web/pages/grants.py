@@ -48,7 +48,8 @@ async def grant_page(request: Request, staff: Staff) -> Response:
             return await error_page(request, staff, 404, "errors.not_found")
         assert call.id is not None
         counts = await grant_counts(session=session, call=call)
-        people = await applicants_of(session=session, grant_id=call.id)
+        people = [(a, m) for a, m in await applicants_of(session=session, grant_id=call.id)
+                  if not m.is_simulated]  # fmt: skip
         communities = {c.id: c for c in await list_communities(session=session) if c.id}
     if people:  # applicants' names: a view of personal data, logged
         await audit(request, staff, "grant.applicants_viewed", call.code, {"count": len(people)})
