@@ -28,7 +28,7 @@ from bot.runtime import Runtime, runtime_of
 from models.base import utcnow
 from models.dialogs import get_dialog, start_dialog
 from models.inbound import record_inbound
-from models.members import Member, member_by_telegram
+from models.members import Member, MemberStatus, member_by_telegram
 
 ORDER = 0  # first: the fallback text handler goes in a later group
 FALLBACK_GROUP = 10
@@ -96,6 +96,10 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     message, user = update.effective_message, update.effective_user
     assert message is not None and user is not None
     member = await telegram_member(rt, update)
+    if member is not None and member.status == MemberStatus.PENDING_GUARDIAN:
+        # A minor's registration: not "welcome back" — say what is pending and what to do.
+        await message.reply_text(t("core.welcome_pending", member.language, name=member.name or ""))
+        return
     if member is not None and member.status != "erased":
         await message.reply_text(
             t("core.welcome_back", member.language, name=member.name or "")

@@ -280,6 +280,22 @@ async def test_under_consent_age_waits_for_a_guardian(bot: RunningBot) -> None:
     assert member is not None and member.status == "pending_guardian"
     notice = await _until(bot, secretary, "waiting for a parent")
     assert f"/approve {member.id}" in notice
+    await teen.send("/start")  # coming back before the guardian signed: not "welcome back"
+    again = await _until(bot, teen, "waiting for a parent's or guardian's consent")
+    assert "Welcome back" not in again and "consent form at the LAG office" in again
+    assert "/approve" not in again and "/members" not in again  # no command list for members
+
+
+async def test_start_tells_a_pending_minor_in_georgian_what_is_missing(bot: RunningBot) -> None:
+    from tests.factories import make_member
+
+    teen = bot.tg.user(language_code="ka")
+    async with bot.rt.db.session() as session:
+        await make_member(session, name="ლუკა", telegram=teen.id, status="pending_guardian")
+    await teen.send("/start")
+    text = (await teen.reply()).text
+    assert text.startswith("გამარჯობა, ლუკა!") and "დაბრუნება" not in text
+    assert "მშობლის ან მეურვის თანხმობას" in text and "LAG-ის ოფისში" in text
 
 
 async def test_an_old_button_gets_the_current_question(bot: RunningBot) -> None:
