@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
@@ -274,13 +274,32 @@ async def list_events(
 
 
 async def complete_past_events(*, session: AsyncSession, now: datetime) -> list[Event]:
-    """Published events whose end has passed become `completed`."""
-    query = select(Event).where(Event.status == EventStatus.PUBLISHED, col(Event.ends_at) <= now)
-    done = list((await session.execute(query)).scalars())
-    for event in done:
-        event.status, event.completed_at, event.updated_at = EventStatus.COMPLETED, now, now
-        session.add(event)
+    """Published events whose end has passed become `completed` (audited once each).
+
+    Idempotent and safe from several processes at once (the scheduler's tick, /events, /event):
+    each event moves with one conditional UPDATE, so only the transaction that really changed
+    it writes the audit row; on PostgreSQL a second one waits for the first and then finds the
+    event no longer published.
+    """
+    candidates = (
+        await session.execute(
+            select(Event.id).where(Event.status == EventStatus.PUBLISHED, col(Event.ends_at) <= now)
+        )
+    ).scalars()
+    done: list[Event] = []
+    for event_id in list(candidates):
+        result = await session.execute(
+            update(Event)
+            .where(col(Event.id) == event_id, col(Event.status) == EventStatus.PUBLISHED)
+            .values(status=EventStatus.COMPLETED, completed_at=now, updated_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(result, "rowcount", 0) != 1:
+            continue  # another process completed it first
+        event = await get_event(session=session, event_id=event_id)
+        assert event is not None
         await _audit(session, "event.complete", event, None)
+        done.append(event)
     return done
 
 

@@ -3,6 +3,7 @@ per-event offsets, moved and cancelled events, /reminders' view ahead, and the w
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,8 +13,9 @@ from sqlmodel import col, select
 
 from bot.runtime import Runtime
 from handlers.events_reminders import EventReminders, digest_section
+from models.audit import AuditLog
 from models.event_rsvps import answer_rsvp
-from models.events import Event, apply_changes, mark_cancelled
+from models.events import Event, apply_changes, complete_past_events, mark_cancelled
 from models.members import Member, Role
 from models.outbox import OutboxMessage
 from tests.events_support import published
@@ -204,3 +206,49 @@ async def test_digest_lists_the_weeks_events_i_can_attend(rt: Runtime) -> None:
     assert ana_lines[0].startswith(f"E{training.id} · 12 ივნ")
     assert "მეფუტკრეობა" in ana_lines[0] and f"(პასუხი: YES E{training.id})" in ana_lines[0]
     assert bela_lines == []  # she said she is not going
+
+
+async def completions(rt: Runtime, event: Event) -> tuple[Event, int]:
+    async with rt.db.session() as session:
+        fresh = await session.get(Event, event.id)
+        audits = (
+            await session.execute(
+                select(AuditLog).where(
+                    AuditLog.action == "event.complete", AuditLog.target == f"event:{event.id}"
+                )
+            )
+        ).all()
+    assert fresh is not None
+    return fresh, len(audits)
+
+
+async def test_the_scheduler_completes_an_event_once_its_end_has_passed(rt: Runtime) -> None:
+    event = await published(rt, kind="training", starts=START, now=PUBLISHED, hours=2)
+    other = await published(rt, kind="training", starts=START + timedelta(days=1), now=PUBLISHED)
+    assert rt.scheduler is not None
+    await rt.scheduler.tick(now=START + timedelta(hours=1))  # under way: still published
+    assert (await completions(rt, event))[0].status == "published"
+
+    end = START + timedelta(hours=2, minutes=1)
+    await rt.scheduler.tick(now=end)  # nobody opened it: the tick alone completes it
+    fresh, audited = await completions(rt, event)
+    assert (fresh.status, fresh.completed_at, audited) == ("completed", end, 1)
+    assert (await completions(rt, other))[0].status == "published"  # not over yet
+
+    await rt.scheduler.tick(now=end + timedelta(minutes=5))  # idempotent
+    assert (await completions(rt, event))[1] == 1
+
+
+async def test_completing_at_the_same_moment_in_two_places_audits_once(rt: Runtime) -> None:
+    event = await published(rt, kind="training", starts=START, now=PUBLISHED, hours=2)
+    end = START + timedelta(hours=3)
+
+    async def complete() -> int:  # the tick in one process, /events in another
+        async with rt.db.session() as session:
+            done = await complete_past_events(session=session, now=end)
+            await asyncio.sleep(0.05)  # hold the transaction open while the other one runs
+            return len(done)
+
+    assert sorted(await asyncio.gather(complete(), complete(), complete())) == [0, 0, 1]
+    fresh, audited = await completions(rt, event)
+    assert (fresh.status, audited) == ("completed", 1)
