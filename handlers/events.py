@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
@@ -23,6 +23,7 @@ from handlers.events_notify import answer_and_notify
 from handlers.events_render import (
     answer_line,
     calendar_file,
+    edited_text,
     kind_label,
     markup,
     member_view,
@@ -223,6 +224,8 @@ async def on_rsvp(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         assert event.id is not None
         counts = await seats.seat_counts(session=session, kind=SEAT_KIND, item_id=event.id)
         text, buttons = member_view(event, language, rt.settings, outcome, counts=counts, now=now)
+    original = query.message.text if isinstance(query.message, Message) else None
+    text = edited_text(text, original, language)
     if outcome is not None and outcome.promoted:
         rt.delivery.wake()
     if refused is not None:

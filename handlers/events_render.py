@@ -11,8 +11,8 @@ from datetime import datetime
 from babel.dates import format_datetime
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.i18n import t
-from bot.outbound import Button, Outgoing
+from bot.i18n import LANGUAGES, t
+from bot.outbound import Button, Outgoing, with_stop_line
 from bot.settings import Settings
 from models.event_calendar import event_ics, ics_filename
 from models.event_rsvps import Answer, RsvpOutcome
@@ -146,6 +146,15 @@ def member_view(
             text += "\n" + t("events.rsvp_closed_note", language)
         return text, []
     return text, rsvp_buttons(event, language, outcome.answer if outcome else None)
+
+
+def edited_text(text: str, original: str | None, language: str) -> str:
+    """The text to edit into a message the member answered on. A bulk message (the
+    announcement, a reminder) was sent with the "how to stop" line (bot.outbound) and keeps
+    it, in the member's language now; a reply (/event's card) or a notice stays without."""
+    stop_lines = {t("delivery.stop_telegram", code) for code in LANGUAGES}
+    last = (original or "").rstrip().rsplit("\n", 1)[-1].strip()
+    return with_stop_line(text, language, "telegram") if last in stop_lines else text
 
 
 def calendar_file(event: Event, language: str, settings: Settings, now: datetime) -> dict[str, str]:

@@ -207,3 +207,26 @@ async def test_events_lists_my_answers_and_opens_one_event(bot: RunningBot) -> N
     opened, ics = await nino.replies(2)
     assert nino.buttons(opened)[0] == [GOING, "✓ შეიძლება", NOT_GOING]
     assert ics.document is not None and ics.document.filename == f"E{event.id}.ics"
+
+
+STOP = "შეტყობინებების შესაწყვეტად: /stop"  # the bulk "how to stop" line (bot.outbound)
+
+
+async def test_answering_on_the_announcement_keeps_its_how_to_stop_line(bot: RunningBot) -> None:
+    nino, _ = await tg_member(bot)
+    event = await published(bot.rt, capacity=30)
+    card = (await nino.replies(2))[0]
+    assert card.text.endswith(STOP)
+    await nino.press(GOING)
+    await bot.tg.wait_until(lambda: "თქვენი პასუხი: მოვალ ✓" in card.text)
+    assert card.text.endswith(STOP)  # the law asks for it on every announcement, edited too
+    await nino.press(NOT_GOING)
+    await bot.tg.wait_until(lambda: "თქვენი პასუხი: ვერ მოვალ" in card.text)
+    assert card.text.endswith(STOP) and card.text.count(STOP) == 1
+
+    await nino.send(f"/event E{event.id}")  # a reply to the member: no such line, edited or not
+    opened, _ics = await nino.replies(2)
+    assert STOP not in opened.text
+    await nino.press(MAYBE)
+    await bot.tg.wait_until(lambda: "თქვენი პასუხი: შეიძლება" in opened.text)
+    assert STOP not in opened.text
