@@ -1,8 +1,10 @@
 """A member changes their own profile: one field at a time, validated like registration.
 
 `change_field` takes the typed text, a button's code or a shared contact and either stores
-the new value (audited by field name, never by value) or raises FieldError. A phone that
-belongs to someone else is refused and the secretariat told (`ProfileResult.notices`).
+the new value (audited by field name and channel, never by value) or raises FieldError. A phone
+that belongs to someone else is refused and the secretariat told (`ProfileResult.notices`).
+Telegram sends a button's code (`choice`); SMS sends the typed answer (`text`), matched by
+number or name with the same functions as registration (`match_choice`, `match_community`).
 """
 
 from __future__ import annotations
@@ -12,15 +14,18 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.i18n import LANGUAGE_NAMES, LANGUAGES, t
 from bot.settings import Settings
 from models.audit import record_audit
 from models.communities import Community, list_communities
 from models.member_fields import (
     GENDERS,
     SECTORS,
+    Choice,
     FieldError,
     age_rule,
     load_interests,
+    match_choice,
     match_community,
     parse_birth_year,
     parse_phone,
@@ -51,15 +56,40 @@ class ProfileResult:
     note: str | None = None  # an extra i18n message (e.g. "village cleared")
 
 
-async def _audit(session: AsyncSession, member: Member, name: str) -> None:
+async def _audit(session: AsyncSession, member: Member, name: str, channel: str) -> None:
     await record_audit(
         session=session,
         action="profile.update",
         actor_member_id=member.id,
         actor_label="member",
         target=f"member:{member.id}",
-        details={"field": name},
+        details={"field": name, "channel": channel},
     )
+
+
+def language_choices() -> list[Choice]:
+    """The four languages, each named in itself, in the order SMS numbers them."""
+    return [Choice(code, LANGUAGE_NAMES[code]) for code in LANGUAGES]
+
+
+def script_choices(language: str) -> list[Choice]:
+    """Georgian (or the language's own) letters, or Latin letters — the cheaper SMS."""
+    return [
+        Choice(SmsScript.NATIVE, t("registration.script_native", language)),
+        Choice(SmsScript.LATIN, t("registration.script_latin", language)),
+    ]
+
+
+def _typed(choices: list[Choice], raw: str, choice: str | None) -> str:
+    """The code of a button (`choice`) or of a typed answer (number or label); else FieldError."""
+    if choice is not None:
+        if choice in {c.code for c in choices}:
+            return choice
+        raise FieldError("registration.err_buttons")
+    found = match_choice(raw, choices)
+    if found is None:
+        raise FieldError("registration.err_choice", count=len(choices))
+    return found.code
 
 
 async def change_field(
@@ -72,6 +102,7 @@ async def change_field(
     text: str | None = None,
     choice: str | None = None,
     contact: Contact | None = None,
+    channel: str = "telegram",
 ) -> ProfileResult:
     """Set one profile field from an answer; FieldError when the answer cannot be used."""
     raw = choice if choice is not None else (text or "")
@@ -116,7 +147,7 @@ async def change_field(
                 member=member,
                 kind="gender",
                 given=False,
-                channel="telegram",
+                channel=channel,
                 text_version=version,
             )
         elif raw in GENDERS:
@@ -126,16 +157,16 @@ async def change_field(
                     member=member,
                     kind="gender",
                     given=True,
-                    channel="telegram",
+                    channel=channel,
                     text_version=version,
                 )
             member.gender = raw
         else:
             raise FieldError("registration.err_buttons")
     elif name == "sms_script":
-        if raw not in (SmsScript.NATIVE, SmsScript.LATIN):
-            raise FieldError("registration.err_buttons")
-        member.sms_script = raw
+        member.sms_script = _typed(script_choices(member.language), raw, choice)
+    elif name == "language":
+        member.language = _typed(language_choices(), raw, choice)
     elif name == "consent_ann":
         if raw not in ("yes", "no"):
             raise FieldError("registration.err_buttons")
@@ -145,7 +176,7 @@ async def change_field(
             member=member,
             kind="announcements",
             given=raw == "yes",
-            channel="telegram",
+            channel=channel,
             text_version=version,
         )
     elif name == "interests":
@@ -159,12 +190,17 @@ async def change_field(
     if result.changed:
         member.updated_at = now
         session.add(member)
-        await _audit(session, member, name)
+        await _audit(session, member, name, channel)
     return result
 
 
 def _village(community: Community | None, raw: str, choice: str | None) -> str:
     villages = community.village_list if community else []
+    typed = raw.strip()
+    if choice is None and villages and typed.isdigit() and typed.isascii():  # SMS: by number
+        if not 1 <= int(typed) <= len(villages):
+            raise FieldError("registration.err_choice", count=len(villages))
+        choice = f"v{int(typed) - 1}"
     if choice and choice.startswith("v") and choice[1:].isdigit():
         index = int(choice[1:])
         if index < len(villages):

@@ -67,3 +67,17 @@ async def sms_summary(*, session: AsyncSession, member: Member) -> str:
         f"{field_label('consent_ann', language)}: {announcements}",
     ]
     return "; ".join(parts)
+
+
+async def sms_profile_line(*, session: AsyncSession, member: Member) -> str:
+    """What SMS PROFILE can change, as stored now: name, language, community, village."""
+    language = member.language
+    community = await session.get(Community, member.community_id) if member.community_id else None
+    latin = member.sms_script == SmsScript.LATIN
+    parts = [
+        member.name or "-",
+        LANGUAGE_NAMES.get(member.language, member.language),
+        community.name(language, latin=latin) if community else "-",
+        village_name(member.village, language) if member.village else "-",
+    ]
+    return "; ".join(parts)
