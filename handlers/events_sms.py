@@ -2,16 +2,17 @@
 spellings), `E12` for the details, `E12 YES`, and a bare `YES` when exactly one open event was
 announced to the member.
 
-A bare answer is ours only when it is unambiguous: if another capability also waits for a bare
-answer from this member (a bare resolver of the SMS router claims it), or several events are
-open, the member is asked to add the code; with no open event of ours, the other claimant gets it.
+A lone `YES` is a bare answer in the SMS router's precedence (resolve_bare_answer), not the
+keyword: a step this phone is in the middle of (registration's consent, a grant interest) gets
+it first, and if another capability also claims it (a bare resolver), neither guesses. Several
+open events: the member is asked to add the code; none of ours: the other claimant gets it.
 """
 
 from __future__ import annotations
 
 from bot.runtime import Runtime
 from bot.sms.context import SmsRequest
-from bot.sms.grammar import token_variants
+from bot.sms.grammar import clean, token_variants
 from bot.sms.router import Handler
 from handlers.events_notify import answer_and_notify
 from handlers.events_render import short_when, sms_how_to_answer
@@ -94,29 +95,56 @@ async def _other_claims(request: SmsRequest) -> list[Handler]:
     return claims
 
 
-async def on_answer(request: SmsRequest, answer: str) -> None:
-    """YES / NO / MAYBE with a code (`YES E12`, `YES 12`) or without (the one open event)."""
+async def _without_code(request: SmsRequest, answer: str) -> None:
+    """An answer without a code: the one open event announced to this member, else which."""
     member = request.member
     if member is None:
         await request.reply(request.t("events.sms_not_registered"))
         return
-    raw = request.code or (request.args[0] if request.args and request.args[0].isdigit() else None)
-    if raw is not None:
-        event = await _event_for(request, raw)
-        if event is not None:
-            await _answer(request, event, answer)
-        return
     mine = await open_invites(session=request.session, member=member, now=utcnow())
-    others = await _other_claims(request)
-    if len(mine) == 1 and not others:
+    if len(mine) == 1:
         await _answer(request, mine[0], answer)
-    elif not mine and len(others) == 1:
-        await others[0](request)
     elif mine:
         codes = ", ".join(e.code for e in mine)
         await request.reply(request.t("events.sms_which", codes=codes, example=mine[0].code))
     else:
         await request.reply(request.t("events.sms_no_open"))
+
+
+async def resolve_bare_answer(request: SmsRequest) -> Handler | None:
+    """A lone `YES` / `კი` / `NO` / `MAYBE` (the router's precedence 5, so never in the middle
+    of another flow's step): ours when an open event was announced to this member; with none,
+    ours only when no other capability claims the word (then we say nothing is open)."""
+    words = clean(request.text).split()
+    answer = answer_word(words[0]) if len(words) == 1 else None
+    if answer is None:
+        return None
+    member = request.member
+    mine = member is not None and bool(
+        await open_invites(session=request.session, member=member, now=utcnow())
+    )
+    if not mine and await _other_claims(request):
+        return None
+
+    async def handle(req: SmsRequest) -> None:
+        await _without_code(req, answer)
+
+    return handle
+
+
+async def on_answer(request: SmsRequest, answer: str) -> None:
+    """YES / NO / MAYBE with a code (`YES E12`, `YES 12`); the router sends a lone `YES` to
+    resolve_bare_answer instead (the keyword is registered with alone=False)."""
+    if request.member is None:
+        await request.reply(request.t("events.sms_not_registered"))
+        return
+    raw = request.code or (request.args[0] if request.args and request.args[0].isdigit() else None)
+    if raw is None:
+        await _without_code(request, answer)
+        return
+    event = await _event_for(request, raw)
+    if event is not None:
+        await _answer(request, event, answer)
 
 
 async def on_code(request: SmsRequest) -> None:
@@ -152,6 +180,7 @@ def setup(rt: Runtime) -> None:
         async def handler(request: SmsRequest, answer: str = answer) -> None:
             await on_answer(request, answer)
 
-        rt.sms_router.keyword(name, words, handler)
+        rt.sms_router.keyword(name, words, handler, alone=False)
     rt.sms_router.code_prefix("e", on_code)
+    rt.sms_router.bare("events", resolve_bare_answer)
     rt.sms_help_keys.append("events.sms_help")

@@ -14,7 +14,7 @@ from datetime import timedelta
 
 from bot.runtime import Runtime
 from bot.sms.context import SmsRequest
-from bot.sms.grammar import clean, parse_code, token_variants
+from bot.sms.grammar import clean, token_variants
 from handlers.grants_render import amount, days_left, error_text, short
 from models.base import utcnow
 from models.dialogs import advance_dialog, end_dialog, start_dialog
@@ -228,14 +228,8 @@ async def _reroute(request: SmsRequest) -> None:
 
 
 def _is_other_command(request: SmsRequest, text: str) -> bool:
-    words = text.split()
-    if not words:
-        return False
-    code = parse_code(words[0])
-    if code is not None and code[0] in request.rt.sms_router.code_handlers:
-        return True
-    keyword = request.rt.sms_router.match_keyword(words[0])
-    return keyword is not None and (len(words) == 1 or parse_code(words[1]) is not None)
+    # A lone YES / NO is an answer (the step's), not another command: see SmsRouter.is_command.
+    return request.rt.sms_router.is_command(text)
 
 
 async def on_step(request: SmsRequest) -> None:

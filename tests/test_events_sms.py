@@ -11,8 +11,10 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from models.base import utcnow
+from models.dialogs import get_dialog
 from models.event_rsvps import EventRsvp
 from models.events import Event
+from models.inbound import InboundMessage
 from models.members import Role
 from tests.events_support import (
     DAYTIME,
@@ -21,6 +23,7 @@ from tests.events_support import (
     sms,
     sms_member,
 )
+from tests.grants_support import published as grant_call
 from tests.harness import RunningBot, running_bot
 
 pytestmark = pytest.mark.usefixtures("patient")
@@ -198,3 +201,66 @@ async def test_changing_the_answer_by_sms_frees_the_seat_for_the_waitlist(
             .checkin_code
         )
     assert code is not None and f"დასწრების კოდი: {code}" in promoted
+
+
+async def routes_of(bot: RunningBot, phone: str) -> list[str | None]:
+    """Which route handled each SMS from this phone, in order (the SMS router's precedence)."""
+    async with bot.rt.db.session() as session:
+        rows = (
+            await session.execute(
+                select(InboundMessage)
+                .where(InboundMessage.address == phone)
+                .order_by(col(InboundMessage.id))
+            )
+        ).scalars()
+        return [row.handled_by for row in rows]
+
+
+async def test_a_lone_yes_is_a_bare_answer_and_yes_with_a_code_the_keyword(
+    bot: RunningBot,
+) -> None:
+    villager = await sms_member(bot)
+    phone = villager.phone or ""
+    event = await published(bot.rt)
+    await bot.sms_replies(phone, 1)
+    [reply] = await sms(bot, phone, "ki")
+    assert reply.startswith("გელოდებით")
+    [reply] = await sms(bot, phone, f"NO E{event.id}")
+    assert await answer_of(bot, villager.id) == "no"
+    assert await routes_of(bot, phone) == ["bare:events", "no"]
+
+
+async def test_a_lone_yes_in_the_middle_of_a_grant_question_is_that_steps_answer(
+    bot: RunningBot,
+) -> None:
+    villager = await sms_member(bot)
+    phone = villager.phone or ""
+    event = await published(bot.rt)
+    await bot.sms_replies(phone, 1)
+    call = await grant_call(bot.rt)
+    await bot.sms_replies(phone, 2)
+    [question] = await sms(bot, phone, f"GRANT {call.code}")
+    assert question.startswith(f"{call.code}: ვინ შეიტანს განაცხადს?")
+    # "კი" (yes, I want to) while the grant question waits: not an RSVP to the open event, and
+    # the grant interest is not dropped — the question is asked again.
+    [again] = await sms(bot, phone, "კი")
+    assert again.startswith("უპასუხეთ ნომრით 1-დან 3-მდე.\n")
+    assert await answer_of(bot, villager.id) is None
+    [idea] = await sms(bot, phone, "2")
+    assert idea == "თქვენი პროექტის იდეის სახელწოდება? (0 - ჯერ არ ვიცი)"
+    # A plain command with its code still leaves the step and is done (grants_sms).
+    [reply] = await sms(bot, phone, f"YES E{event.id}")
+    assert reply.startswith("გელოდებით")
+    assert await answer_of(bot, villager.id) == "going"
+    async with bot.rt.db.session() as session:
+        assert await get_dialog(session=session, channel="sms", address=phone) is None
+
+
+async def test_a_lone_yes_while_registering_is_the_consent_not_an_rsvp(bot: RunningBot) -> None:
+    phone = "+995599445601"
+    await published(bot.rt)
+    for text in ("JOIN", "1", "1"):
+        await sms(bot, phone, text)
+    [next_question] = await sms(bot, phone, "კი")  # the data consent question: yes
+    assert next_question.startswith("გსურთ LAG-ის სიახლეები SMS-ით? კი/არა")
+    assert await routes_of(bot, phone) == ["join", *["step:registration"] * 3]

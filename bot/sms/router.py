@@ -5,8 +5,10 @@ Precedence (fixed; tests/test_sms_router.py pins it):
 1. the whole message is an opt-out or opt-in word (STOP …, START …)
 2. HELP
 3. an answer to the step this phone is in the middle of (a Dialog row)
-4. a keyword, with or without a code (`JOIN`, `YES E12`), or a code first (`P7 2`)
-5. a bare answer that exactly one capability claims for this member (`YES`, `2`)
+4. a keyword, with or without a code (`JOIN`, `YES E12`), or a code first (`P7 2`); a
+   keyword registered with `alone=False` (YES, NO, MAYBE) only with something after it
+5. a bare answer that exactly one capability claims for this member (`YES`, `2`): so a lone
+   `YES` never reaches past a step this phone is in the middle of
 6. otherwise a short hint, and the text is kept for the secretariat's inbox
 """
 
@@ -36,6 +38,7 @@ class Keyword:
     aliases: tuple[str, ...]
     handler: Handler
     keys: frozenset[str] = field(default=frozenset())
+    alone: bool = True  # False: the word alone is a bare answer (5.), not this keyword (4.)
 
 
 @dataclass
@@ -63,8 +66,19 @@ class SmsRouter:
         self.help_keys: frozenset[str] = frozenset()
 
     # -- registration -------------------------------------------------------------------
-    def keyword(self, name: str, aliases: list[str] | tuple[str, ...], handler: Handler) -> None:
-        """Register a keyword; aliases in every script. Raises KeywordCollision on overlap."""
+    def keyword(
+        self,
+        name: str,
+        aliases: list[str] | tuple[str, ...],
+        handler: Handler,
+        *,
+        alone: bool = True,
+    ) -> None:
+        """Register a keyword; aliases in every script. Raises KeywordCollision on overlap.
+
+        `alone=False`: the word by itself is an answer, not a command (`YES` vs `YES E12`):
+        it goes to the bare resolvers (precedence 5), after any step the phone is in.
+        """
         keys = frozenset(k for alias in (name, *aliases) for k in alias_keys(alias))
         for key in keys:
             other = self._by_key.get(key)
@@ -72,7 +86,7 @@ class SmsRouter:
                 raise KeywordCollision(f"{name!r} and {other.name!r} both match {key!r}")
             if key in self.optout_keys | self.optin_keys | self.help_keys:
                 raise KeywordCollision(f"{name!r} matches the reserved word {key!r}")
-        keyword = Keyword(name, tuple(aliases), handler, keys)
+        keyword = Keyword(name, tuple(aliases), handler, keys, alone)
         self.keywords[name] = keyword
         for key in keys:
             self._by_key[key] = keyword
@@ -112,6 +126,21 @@ class SmsRouter:
                 return keyword
         return None
 
+    def is_command(self, text: str) -> bool:
+        """Whether a message is plainly a command of its own: a code first, or a keyword alone
+        or followed by a code (`GRANTS`, `YES E12`, `P7 2`), but not a lone answer word (`YES`)
+        — what a step may hand back to the router instead of taking it as its answer."""
+        words = clean(text).split()
+        if not words:
+            return False
+        code = parse_code(words[0])
+        if code is not None and code[0] in self.code_handlers:
+            return True
+        keyword = self.match_keyword(words[0])
+        if keyword is None:
+            return False
+        return keyword.alone if len(words) == 1 else parse_code(words[1]) is not None
+
     @staticmethod
     def _whole_message_is(text: str, keys: frozenset[str]) -> bool:
         words = text.split()
@@ -138,7 +167,7 @@ class SmsRouter:
                     "code", self.code_handlers[code[0]], f"code:{code[0]}", code, words[1:]
                 )
             keyword = self.match_keyword(words[0])
-            if keyword is not None:
+            if keyword is not None and (keyword.alone or len(words) > 1):
                 code = parse_code(words[1]) if len(words) > 1 else None
                 args = words[2:] if code else words[1:]
                 return Route("keyword", keyword.handler, keyword.name, code, args)
