@@ -230,3 +230,30 @@ async def test_answering_on_the_announcement_keeps_its_how_to_stop_line(bot: Run
     await nino.press(MAYBE)
     await bot.tg.wait_until(lambda: "თქვენი პასუხი: შეიძლება" in opened.text)
     assert STOP not in opened.text
+
+
+async def test_unknown_and_finished_events_are_answered_in_the_members_language(
+    bot: RunningBot,
+) -> None:
+    john, _ = await tg_member(bot, language="en")
+    event = await published(bot.rt)
+    card = (await john.replies(2))[0]
+    await john.send("/event E999")
+    assert (await john.reply()).text == "No such event."
+    async with bot.rt.db.session() as session:  # it took place; the scheduler completes it
+        await session.execute(
+            update(Event)
+            .where(col(Event.id) == event.id)
+            .values(starts_at=utcnow() - timedelta(hours=3), ends_at=utcnow() - timedelta(hours=1))
+        )
+    assert bot.rt.scheduler is not None
+    await bot.rt.scheduler.tick(now=utcnow())
+    await john.press("Going")  # the announcement's old button
+    answer = await last_answer(bot, john)
+    assert answer["show_alert"] is True
+    assert answer["text"] == f"Answers for E{event.id} are closed: the deadline has passed."
+    await bot.tg.wait_until(lambda: john.buttons(card) == [])
+    async with bot.rt.db.session() as session:
+        rsvp = (await session.execute(select(EventRsvp))).scalars().one()
+        fresh = await session.get(Event, event.id)
+    assert rsvp.answer is None and fresh is not None and fresh.status == "completed"

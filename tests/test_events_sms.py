@@ -264,3 +264,51 @@ async def test_a_lone_yes_while_registering_is_the_consent_not_an_rsvp(bot: Runn
     [next_question] = await sms(bot, phone, "კი")  # the data consent question: yes
     assert next_question.startswith("გსურთ LAG-ის სიახლეები SMS-ით? კი/არა")
     assert await routes_of(bot, phone) == ["join", *["step:registration"] * 3]
+
+
+async def took_place(bot: RunningBot, event: Event) -> None:
+    """The event is over; the scheduler's next tick completes it (nobody opens it)."""
+    async with bot.rt.db.session() as session:
+        await session.execute(
+            update(Event)
+            .where(col(Event.id) == event.id)
+            .values(starts_at=utcnow() - timedelta(hours=3), ends_at=utcnow() - timedelta(hours=1))
+        )
+    assert bot.rt.scheduler is not None
+    await bot.rt.scheduler.tick(now=utcnow())
+    async with bot.rt.db.session() as session:
+        fresh = await session.get(Event, event.id)
+        assert fresh is not None and fresh.status == "completed"
+
+
+NOTHING_OPEN = {
+    "ru": "Сейчас для вас нет открытых мероприятий. Ответ с кодом: YES E12",
+    "az": "Hazırda sizin üçün açıq tədbir yoxdur. Kodla cavab: YES E12",
+    "en": "There is no open event for you right now. To answer with a code: YES E12",
+}
+
+
+@pytest.mark.parametrize(
+    ("language", "typed", "unknown", "closed"),
+    [
+        ("ru", "да", "Мероприятие E999 не найдено. Проверьте код.",
+         "Приём ответов на {code} закрыт (срок истёк)."),
+        ("az", "hə", "E999 tədbiri tapılmadı. Kodu yoxlayın.",
+         "{code} üçün cavabların qəbulu bitib (müddət keçib)."),
+        ("en", "yes", "There is no event E999. Please check the code.",
+         "Answers for {code} are closed: the deadline has passed."),
+    ],
+)  # fmt: skip
+async def test_unknown_code_and_a_finished_event_in_the_members_language(
+    bot: RunningBot, language: str, typed: str, unknown: str, closed: str
+) -> None:
+    villager = await sms_member(bot, language=language)
+    phone = villager.phone or ""
+    event = await published(bot.rt)
+    await bot.sms_replies(phone, 1)
+    assert await sms(bot, phone, f"{typed} E999") == [unknown]
+    await took_place(bot, event)
+    assert await sms(bot, phone, f"{typed} E{event.id}") == [closed.format(code=f"E{event.id}")]
+    [nothing_open] = await sms(bot, phone, typed)  # a lone YES: no open event any more
+    assert nothing_open == NOTHING_OPEN[language]
+    assert await answer_of(bot, villager.id) is None
