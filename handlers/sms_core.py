@@ -5,12 +5,15 @@ from __future__ import annotations
 from bot.i18n import t
 from bot.runtime import Runtime
 from bot.sms.context import SmsRequest
+from bot.sms.encoding import sms_info
+from bot.sms.translit import to_latin_sms
 from models.audit import record_audit
 from models.base import utcnow
 from models.dialogs import end_dialog
-from models.members import record_consent
+from models.members import SmsScript, record_consent
 
 ORDER = 0
+HELP_PARTS = 2  # SMS cost money: HELP never takes more than two parts
 
 # Whole-message words only, as carriers and Twilio treat them (`CANCEL E12` is not one).
 OPTOUT_WORDS = [
@@ -76,10 +79,26 @@ async def help_(request: SmsRequest) -> None:
         if explain is not None:
             await request.reply(await explain(request))
             return
+    await request.reply(help_text(request))
+
+
+def help_text(request: SmsRequest) -> str:
+    """One short line per capability (keyword and a word or two), at most HELP_PARTS parts.
+
+    Latin letters (the national romanization) for members who chose them and for unknown
+    numbers — the cheap form; in the member's own letters when those still fit (else Latin).
+    """
     lines = [request.t("sms.help")]
     lines.extend(t(key, request.language) for key in request.rt.sms_help_keys)
     lines.append(request.t("sms.help_stop"))
-    await request.reply("\n".join(lines))
+    text = "\n".join(lines)
+    if (
+        request.member is None
+        or request.script == SmsScript.LATIN
+        or sms_info(text).parts > HELP_PARTS
+    ):
+        return to_latin_sms(text)
+    return text
 
 
 async def fallback(request: SmsRequest) -> None:

@@ -50,7 +50,7 @@ async def test_help_from_the_simulator_is_answered_and_shown(
     page = await secretariat.get(sent.headers["location"].split("#")[0])
     chat = text_of(page)
     assert "HELP" in chat and "STOP" in chat.split("HELP", 1)[1]  # the answer follows
-    assert "UCS-2" in chat  # each answer shows its SMS parts and encoding
+    assert "1 SMS, GSM-7" in chat  # each answer shows its SMS parts and encoding
     async with rt.db.session() as session:
         replies = (
             (await session.execute(select(OutboxMessage).where(OutboxMessage.address == SIM)))

@@ -198,4 +198,4 @@ async def test_a_step_left_for_a_day_is_dropped(bot: RunningBot) -> None:
 
 async def test_sms_help_mentions_grants(bot: RunningBot) -> None:
     [reply] = await bot.sms("+995599777002", "HELP", timeout=QUEUED)
-    assert "GRANTS - ღია საგრანტო კონკურსები; GRANT G3 - დაინტერესებული ვარ" in reply
+    assert "GRANTS grantebi" in reply  # one short line, in Latin letters for a stranger

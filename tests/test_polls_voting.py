@@ -211,7 +211,7 @@ async def test_the_code_typed_with_georgian_or_cyrillic_letters_still_works(
 
 async def test_sms_help_explains_how_to_vote(bot: RunningBot) -> None:
     [help_text] = await bot.sms(PHONE, "HELP")
-    assert "P7 2 - ხმის მიცემა P7 გამოკითხვაში (P7 0 აუქმებს ხმას)" in help_text
+    assert "P7 2 khma" in help_text  # one short line, in Latin letters for a stranger
 
 
 async def test_vote_shows_the_open_ballots_again(bot: RunningBot) -> None:

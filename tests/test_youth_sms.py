@@ -114,7 +114,7 @@ async def test_code_alone_gives_details_and_help_has_the_youth_line(bot: Running
     [details] = await bot.sms(villager.phone or "", f"Y{initiative.id}")
     assert "ვრგავთ ხეებს სკოლის ეზოში." in details and "ადგილი: 2 / 2" in details
     [help_text] = await bot.sms(villager.phone or "", "HELP")
-    assert "SIGNUP Y4 — ჩაწერა" in help_text
+    assert "YOUTH ახალგაზრდები" in help_text
 
 
 async def test_telegram_lead_hears_of_an_sms_signup(bot: RunningBot) -> None:
