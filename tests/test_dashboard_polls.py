@@ -61,7 +61,8 @@ async def test_sending_a_poll_queues_a_ballot_for_each_member(
             .scalars()
             .one()
         )
-    assert sorted(b.member_id for b in ballots) == sorted(m.id for m in members)
+    assert len(ballots) == len(members)
+    assert {b.member_id for b in ballots} == {m.id for m in members}
     assert entry.actor_label.startswith("web:") and entry.details["recipients"] == 3
 
 
