@@ -152,15 +152,19 @@ async def test_moving_an_event_tells_going_maybe_and_waitlist_with_a_new_calenda
     tamar = await admin_of(bot)
     nino, _ = await tg_member(bot, name="ნინო")
     levan, _ = await tg_member(bot, name="ლევან")
+    maia, _ = await tg_member(bot, name="მაია")
     villager = await sms_member(bot, name="ალი")
     event = await published(bot.rt, capacity=1)
     nino_card = (await nino.replies(2))[0]
     levan_card = (await levan.replies(2))[0]
+    maia_card = (await maia.replies(2))[0]
+    await maia.press("შეიძლება")
+    await bot.tg.wait_until(lambda: "თქვენი პასუხი: შეიძლება" in maia_card.text)
     await bot.sms_replies(villager.phone or "", 1)
     await nino.press("მოვალ")
     await bot.tg.wait_until(lambda: "მოვალ ✓" in nino_card.text)
     await levan.press("ვერ მოვალ")
-    await bot.tg.wait_until(lambda: "ვერ მოვალ" in levan_card.text.split("\n")[-1])
+    await bot.tg.wait_until(lambda: "თქვენი პასუხი: ვერ მოვალ" in levan_card.text)
     await sms(bot, villager.phone or "", f"YES E{event.id}")  # waitlisted
 
     await tamar.send(f"/editevent E{event.id}")
@@ -169,7 +173,7 @@ async def test_moving_an_event_tells_going_maybe_and_waitlist_with_a_new_calenda
     await tamar.reply()
     new_day = (utcnow() + timedelta(days=12)).astimezone(bot.settings.tz).strftime("%d.%m.%Y")
     await say(tamar, f"{new_day} 11:00")
-    assert (await say(tamar, "14:00")) == f"✅ E{event.id} შეიცვალა. შეტყობინება მიიღო 2 ადამიანმა."
+    assert (await say(tamar, "14:00")) == f"✅ E{event.id} შეიცვალა. შეტყობინება მიიღო 3 ადამიანმა."
 
     notice, ics = await nino.replies(2)
     assert notice.text.startswith("⚠️ ღონისძიება შეიცვალა: მეფუტკრეობის ტრენინგი")
@@ -177,6 +181,9 @@ async def test_moving_an_event_tells_going_maybe_and_waitlist_with_a_new_calenda
     vevent = Calendar.from_ical(ics.document.content if ics.document else b"").walk("VEVENT")[0]
     assert int(vevent["sequence"]) == 1 and str(vevent["uid"]) == f"event-{event.id}@lagbot"
     assert vevent.decoded("dtstart").strftime("%d.%m.%Y %H:%M") == f"{new_day} 11:00"
+    maybe_notice, _ = await maia.replies(2)  # "Maybe" is told too, with the buttons again
+    assert maybe_notice.text.startswith("⚠️ ღონისძიება შეიცვალა: მეფუტკრეობის ტრენინგი")
+    assert maia.buttons(maybe_notice)[0] == ["მოვალ", "✓ შეიძლება", "ვერ მოვალ"]
     change = (await bot.sms_replies(villager.phone or "", 3))[2]
     assert change.startswith("შეცვლა: მეფუტკრეობის ტრენინგი — ახლა")
     await bot.tg.wait_until(lambda: len(levan.inbox) >= 2)
