@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from typing import Any
 
 from telegram import BotCommandScopeChat, InputFile, Update
 from telegram.error import TelegramError
@@ -26,7 +27,13 @@ from models.dialogs import end_dialog, get_dialog
 from models.member_fields import Choice, parse_yes_no
 from models.members import Member, MemberStatus, member_by_telegram, record_consent
 from models.outbox import Priority, enqueue
-from models.privacy import RECEIPT_KIND, erase_member, member_data, redact_sent_receipts
+from models.privacy import (
+    RECEIPT_KIND,
+    erase_member,
+    export_sections,
+    member_data,
+    redact_sent_receipts,
+)
 from models.profile_text import profile_lines, sms_summary
 
 ORDER = 12
@@ -74,6 +81,7 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                 received=len(data["messages_from_you"]),
                 sent=len(data["messages_to_you"]),
             ),
+            *_section_counts(data, language),
             t("members.mydata_file", language),
         ]
     )
@@ -83,6 +91,16 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         InputFile(content, filename=f"lagbot-mydata-{member.id}.json"),
         caption=t("members.mydata_caption", language),
     )
+
+
+def _section_counts(data: dict[str, Any], language: str) -> list[str]:
+    """One line naming what else the file holds (grant applications 1, event answers 3, …)."""
+    counts = [
+        f"{t(section.label_key, language)}: {len(data.get(section.name) or [])}"
+        for section in export_sections()
+        if data.get(section.name)
+    ]
+    return [t("members.mydata_sections", language, sections="; ".join(counts))] if counts else []
 
 
 # -- /forget ----------------------------------------------------------------------------------

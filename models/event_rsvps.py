@@ -19,6 +19,7 @@ import enum
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +32,7 @@ from models.audit import record_audit
 from models.base import UTCDateTime
 from models.events import SEAT_KIND, Event, EventStatus
 from models.members import Member, MemberStatus
+from models.privacy import iso, register_exporter
 
 
 class Answer(enum.StrEnum):
@@ -432,3 +434,31 @@ async def undo_check_in(
         details={"member": member_id},
     )
     return True
+
+
+async def export_rsvps(session: AsyncSession, member_id: int) -> list[dict[str, Any]]:
+    """/mydata: the member's invitations and answers to events, and check-ins."""
+    rows = (
+        await session.execute(
+            select(EventRsvp, Event)
+            .join(Event, col(Event.id) == col(EventRsvp.event_id))
+            .where(col(EventRsvp.member_id) == member_id)
+            .order_by(col(EventRsvp.id))
+        )
+    ).all()
+    return [
+        {
+            "event": event.code,
+            "title": event.title,
+            "starts_at": iso(event.starts_at),
+            "invited_at": iso(rsvp.invited_at),
+            "answer": rsvp.answer,
+            "answered_at": iso(rsvp.answered_at),
+            "channel": rsvp.channel,
+            "checked_in_at": iso(rsvp.checked_in_at),
+        }
+        for rsvp, event in rows
+    ]
+
+
+register_exporter("event_answers", export_rsvps, label_key="members.mydata_event_answers")

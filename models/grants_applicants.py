@@ -43,7 +43,7 @@ from models.grants_input import (
 )
 from models.member_fields import FieldError, validate_village
 from models.members import Member, MemberStatus
-from models.privacy import register_eraser
+from models.privacy import iso, register_eraser, register_exporter
 
 
 class Stage(enum.StrEnum):
@@ -387,3 +387,34 @@ async def erase_applications(session: AsyncSession, member_id: int, _values: lis
 
 
 register_eraser(erase_applications)
+
+
+async def export_applications(session: AsyncSession, member_id: int) -> list[dict[str, Any]]:
+    """/mydata: the member's grant interests and applications, with their stage."""
+    rows = (
+        await session.execute(
+            select(GrantApplicant, GrantCall)
+            .join(GrantCall, col(GrantCall.id) == col(GrantApplicant.grant_id))
+            .where(col(GrantApplicant.member_id) == member_id)
+            .order_by(col(GrantApplicant.id))
+        )
+    ).all()
+    return [
+        {
+            "call": call.code,
+            "title": call.title,
+            "applicant_type": applicant.applicant_type,
+            "idea_title": applicant.idea_title,
+            "village": applicant.village,
+            "stage": applicant.stage,
+            "channel": applicant.channel,
+            "registered_at": iso(applicant.created_at),
+            "stage_at": iso(applicant.stage_at),
+        }
+        for applicant, call in rows
+    ]
+
+
+register_exporter(
+    "grant_applications", export_applications, label_key="members.mydata_grant_applications"
+)

@@ -56,6 +56,7 @@ from sqlmodel import Field, SQLModel, col, select
 from models.audiences import Audience, is_youth, select_members
 from models.base import UTCDateTime, utcnow
 from models.members import Member
+from models.privacy import iso, register_exporter
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION = 300, 100
@@ -439,3 +440,30 @@ async def secure_delete_on(session: AsyncSession) -> None:
     """SQLite: overwrite deleted content instead of leaving it in free pages."""
     if session.bind is not None and session.bind.dialect.name == "sqlite":
         await session.execute(text("PRAGMA secure_delete=ON"))
+
+
+async def export_votes(session: AsyncSession, member_id: int) -> list[dict[str, Any]]:
+    """/mydata: the member's votes in named polls (anonymous ballots carry no member)."""
+    rows = (
+        await session.execute(
+            select(PollBallot, Poll)
+            .join(Poll, col(Poll.id) == col(PollBallot.poll_id))
+            .where(col(PollBallot.member_id) == member_id)
+            .order_by(col(PollBallot.poll_id))
+        )
+    ).all()
+    return [
+        {
+            "poll": poll.code,
+            "question": poll.question,
+            "choices": [
+                poll.options[i] if 0 <= i < len(poll.options) else i for i in ballot.choices
+            ],
+            "channel": ballot.channel,
+            "voted_at": iso(ballot.voted_at),
+        }
+        for ballot, poll in rows
+    ]
+
+
+register_exporter("poll_votes", export_votes, label_key="members.mydata_poll_votes")

@@ -1,5 +1,9 @@
 """Data rights: everything stored about a member (/mydata, MYDATA) and erasure (/forget).
 
+Export: `member_data` gathers the profile, consents and messages, then every capability's own
+part (`register_exporter`: grant applications, youth sign-ups and proposals, event answers,
+votes in named polls), each kept beside its tables in models/<domain>.
+
 Erasure (one transaction)::
 
     member   name, phone, Telegram id and username, birth year, gender, village,
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +46,18 @@ ERASED = "[erased]"
 RECEIPT_KIND = "erasure_receipt"
 Eraser = Callable[[AsyncSession, int, list[str]], Awaitable[int]]
 _erasers: list[Eraser] = []
+# (session, member_id) → JSON-able rows of that capability about the member.
+Exporter = Callable[[AsyncSession, int], Awaitable[list[dict[str, Any]]]]
+
+
+@dataclass(frozen=True)
+class ExportSection:
+    name: str  # the key in the JSON file
+    label_key: str  # i18n: how /mydata names it in the message
+    exporter: Exporter
+
+
+_exporters: dict[str, ExportSection] = {}
 # Tables handled above, or that hold no personal data.
 _SKIP_GENERIC = {"member", "consent", "dialog", "auditlog", "community", "alembic_version"}
 
@@ -49,6 +66,20 @@ def register_eraser(eraser: Eraser) -> None:
     """A capability's own clean-up: called with (session, member_id, erased values)."""
     if eraser not in _erasers:
         _erasers.append(eraser)
+
+
+def register_exporter(name: str, exporter: Exporter, *, label_key: str) -> None:
+    """A capability's part of /mydata: rows about the member under `name` in the JSON file."""
+    _exporters[name] = ExportSection(name, label_key, exporter)
+
+
+def export_sections() -> list[ExportSection]:
+    return [_exporters[name] for name in sorted(_exporters)]
+
+
+def iso(value: datetime | None) -> str | None:
+    """A timestamp as exporters write it."""
+    return value.isoformat() if value else None
 
 
 # -- what is stored ---------------------------------------------------------------------------
@@ -109,7 +140,7 @@ async def member_data(*, session: AsyncSession, member: Member) -> dict[str, Any
             .order_by(col(OutboxMessage.id))
         )
     ).scalars()
-    return {
+    data: dict[str, Any] = {
         "controller": "Lagodekhi Local Action Group (LAG)",
         "exported_at": utcnow().isoformat(),
         "profile": profile,
@@ -138,6 +169,9 @@ async def member_data(*, session: AsyncSession, member: Member) -> dict[str, Any
             for m in sent
         ],
     }
+    for section in export_sections():
+        data[section.name] = await section.exporter(session, member.id)
+    return data
 
 
 # -- erasure ----------------------------------------------------------------------------------

@@ -43,6 +43,7 @@ from bot.i18n import LANGUAGES, pick_content
 from models.audit import record_audit
 from models.base import UTCDateTime, utcnow
 from models.members import Member
+from models.privacy import iso, register_exporter
 
 SEAT_KIND = "youth"
 SKILLS_FILE = Path(__file__).resolve().parent / "data" / "youth_skills.toml"
@@ -423,3 +424,33 @@ def may_see_team(member: Member | None, initiative: Initiative) -> bool:
 def may_manage(member: Member | None, initiative: Initiative) -> bool:
     """Start, finish, add a translation: the lead and the secretariat."""
     return may_see_team(member, initiative)
+
+
+async def export_proposals(session: AsyncSession, member_id: int) -> list[dict[str, Any]]:
+    """/mydata: initiatives the member proposed or leads."""
+    rows = (
+        await session.execute(
+            select(Initiative)
+            .where(
+                (col(Initiative.proposer_member_id) == member_id)
+                | (col(Initiative.lead_member_id) == member_id)
+            )
+            .order_by(col(Initiative.id))
+        )
+    ).scalars()
+    return [
+        {
+            "initiative": initiative.code,
+            "title": initiative.title,
+            "description": initiative.description,
+            "proposed_by_you": initiative.proposer_member_id == member_id,
+            "lead": initiative.lead_member_id == member_id,
+            "status": initiative.status,
+            "review": initiative.review,
+            "created_at": iso(initiative.created_at),
+        }
+        for initiative in rows
+    ]
+
+
+register_exporter("youth_proposals", export_proposals, label_key="members.mydata_youth_proposals")

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import UniqueConstraint
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +22,7 @@ from models.audiences import is_youth
 from models.audit import record_audit
 from models.base import UTCDateTime, utcnow
 from models.members import Member
+from models.privacy import iso, register_exporter
 from models.youth import (
     JOINABLE,
     SEAT_KIND,
@@ -313,3 +315,30 @@ async def participation(*, session: AsyncSession, now: datetime) -> Participatio
     return Participation(
         dict(by_status), dict(by_community), dict(by_gender), dict(by_age), len(rows), len(people)
     )
+
+
+async def export_signups(session: AsyncSession, member_id: int) -> list[dict[str, Any]]:
+    """/mydata: the member's youth initiative sign-ups (withdrawn ones too)."""
+    rows = (
+        await session.execute(
+            select(YouthSignup, Initiative)
+            .join(Initiative, col(Initiative.id) == col(YouthSignup.initiative_id))
+            .where(col(YouthSignup.member_id) == member_id)
+            .order_by(col(YouthSignup.id))
+        )
+    ).all()
+    return [
+        {
+            "initiative": initiative.code,
+            "title": initiative.title,
+            "why": signup.why,
+            "skills": list(signup.skills),
+            "channel": signup.channel,
+            "signed_up_at": iso(signup.created_at),
+            "withdrawn_at": iso(signup.withdrawn_at),
+        }
+        for signup, initiative in rows
+    ]
+
+
+register_exporter("youth_signups", export_signups, label_key="members.mydata_youth_signups")

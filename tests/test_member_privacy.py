@@ -267,3 +267,79 @@ async def test_blocking_the_bot_makes_telegram_unreachable_until_unblocked(
             break
         await asyncio.sleep(0.1)
     assert await reachable()
+
+
+async def test_mydata_holds_every_capability_s_data_about_the_member(bot: RunningBot) -> None:
+    from datetime import timedelta
+
+    from models.base import utcnow
+    from models.event_rsvps import EventRsvp
+    from models.events import Event
+    from models.grants import GrantCall
+    from models.grants_applicants import GrantApplicant
+    from models.polls import Poll, PollBallot
+    from models.youth import Initiative
+    from models.youth_signups import YouthSignup
+
+    user = bot.tg.user(language_code="en")
+    now = utcnow()
+    async with bot.rt.db.session() as session:
+        member = await make_member(session, name="Tamar Kapanadze", telegram=user.id, language="en")
+        other = await make_member(session, name="Someone Else", telegram=False)
+        call = GrantCall(title={"en": "Small farms 2026"}, min_amount=1000, max_amount=5000,
+                         idea_deadline=now, full_deadline=now)  # fmt: skip
+        event = Event(kind="meeting", title={"en": "Assembly"}, starts_at=now, ends_at=now)
+        named = Poll(question="Where to meet?", options=["Office", "School"], closes_at=now,
+                     reminder_at=now)  # fmt: skip
+        secret = Poll(question="Board vote", options=["A", "B"], anonymous=True, closes_at=now,
+                      reminder_at=now)  # fmt: skip
+        proposal = Initiative(title={"en": "Clean the river"}, target_size=5,
+                              signup_deadline=now, starts_at=now + timedelta(days=9),
+                              proposer_member_id=member.id, lead_member_id=member.id)  # fmt: skip
+        joined = Initiative(title={"en": "Plant trees"}, target_size=5, signup_deadline=now,
+                            starts_at=now, lead_member_id=other.id)  # fmt: skip
+        session.add_all([call, event, named, secret, proposal, joined])
+        await session.flush()
+        assert member.id and call.id and event.id and named.id and secret.id and joined.id
+        session.add_all(
+            [
+                GrantApplicant(
+                    grant_id=call.id,
+                    member_id=member.id,
+                    applicant_type="person",
+                    idea_title="Goat cheese dairy",
+                    village="Kabali",
+                ),
+                EventRsvp(event_id=event.id, member_id=member.id, answer="going", channel="sms"),
+                PollBallot(
+                    poll_id=named.id,
+                    voter_key=f"m{member.id}",
+                    member_id=member.id,
+                    choices=[1],
+                    channel="telegram",
+                    voted_at=now,
+                ),
+                PollBallot(poll_id=secret.id, voter_key="hmac-of-someone", choices=[0]),
+                YouthSignup(initiative_id=joined.id, member_id=member.id, why="I like trees"),
+            ]
+        )
+    await user.send("/mydata")
+    text = await _text(bot, user, "The file also holds")
+    assert "grant applications: 1" in text and "event answers: 1" in text
+    assert "votes in named polls: 1" in text and "youth initiative sign-ups: 1" in text
+    assert "your initiatives: 1" in text
+    document = await bot.tg.wait_until(
+        lambda: next((m for m in user.inbox if m.document is not None), None)
+    )
+    assert document.document is not None and document.document.content is not None
+    data: dict[str, Any] = json.loads(document.document.content)
+    [application] = data["grant_applications"]
+    assert application["call"] == f"G{call.id}" and application["idea_title"] == "Goat cheese dairy"
+    [rsvp] = data["event_answers"]
+    assert (rsvp["event"], rsvp["answer"], rsvp["channel"]) == (f"E{event.id}", "going", "sms")
+    [vote] = data["poll_votes"]  # the anonymous ballot is nobody's: not in anyone's copy
+    assert (vote["question"], vote["choices"]) == ("Where to meet?", ["School"])
+    [signup] = data["youth_signups"]
+    assert signup["why"] == "I like trees" and signup["title"] == {"en": "Plant trees"}
+    [mine] = data["youth_proposals"]
+    assert mine["title"] == {"en": "Clean the river"} and mine["proposed_by_you"] is True
