@@ -1,8 +1,7 @@
 """The grant competition: calls, their info sessions (links to events) and applicants.
 
 Revision ID: grants_01
-Revises: 0001
-Depends on: events_01 (grant_info_session.event_id references event.id)
+Revises: events_01 (grant_info_session.event_id references event.id)
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "grants_01"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "events_01"
 branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = "events_01"
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
