@@ -115,5 +115,8 @@ async def test_a_broadcast_killed_mid_way_resumes_and_nobody_gets_it_twice(db_ur
             if got > 1:
                 twice.append(phone)
         assert set(twice) <= in_flight  # only rows in flight at the crash
-        assert len(twice) <= MAX_UNRECORDED, twice  # the engine's bound on unwritten sends
+        # The engine's bound on unwritten sends holds per lane (Telegram's and Twilio's).
+        twice_sms = [a for a in twice if a.startswith("+")]
+        assert len(twice_sms) <= MAX_UNRECORDED, twice_sms
+        assert len(twice) - len(twice_sms) <= MAX_UNRECORDED, twice
         assert {r.status for r in final} <= {OutStatus.DELIVERED, OutStatus.SENT}
