@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from bot.roles import Access
+from bot.text_input import scrub
 from models.audit import record_audit
 from models.dashboard import WebAccount, WebRole, WebSession, effective_role, load_session
 from web.i18n import ui_language
@@ -141,6 +142,18 @@ def anonymous_form_ok(request: Request, form: FormData) -> bool:
     return fresh is None and same_origin(request) and hmac.compare_digest(given, token)
 
 
+async def read_form(request: Request) -> FormData:
+    """The posted form, every typed value scrubbed once (`bot.text_input.scrub`): staff paste
+    text from anywhere, and PostgreSQL refuses NUL in text — one would fail the whole save."""
+    form = await request.form()
+    return FormData(
+        [
+            (key, scrub(value) if isinstance(value, str) else value)
+            for key, value in form.multi_items()
+        ]
+    )
+
+
 def request_language(request: Request, account: WebAccount | None = None) -> str:
     if account is not None:
         return ui_language(account.language)
@@ -239,7 +252,7 @@ def page(access: Access = Access.BOARD) -> Callable[[Endpoint], Wrapped]:
                     )
                 return with_headers(await error_page(request, staff, 403, "errors.read_only"))
             if request.method == "POST":
-                staff.form = await request.form()
+                staff.form = await read_form(request)
                 given = str(staff.form.get("csrf", ""))
                 if not same_origin(request) or not hmac.compare_digest(given, staff.csrf):
                     return with_headers(await error_page(request, staff, 403, "errors.csrf"))
