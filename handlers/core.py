@@ -29,6 +29,7 @@ from models.base import utcnow
 from models.dialogs import get_dialog, start_dialog
 from models.inbound import record_inbound
 from models.members import Member, MemberStatus, member_by_telegram
+from models.profile import change_field
 
 ORDER = 0  # first: the fallback text handler goes in a later group
 FALLBACK_GROUP = 10
@@ -126,7 +127,11 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Remember the chosen language; newcomers continue into registration."""
+    """Remember the chosen language; newcomers continue into registration.
+
+    A member's change goes through `models.profile.change_field` like every profile field
+    (/profile, SMS PROFILE): the same validation and the same audit entry, channel telegram.
+    """
     rt = runtime_of(context)
     query, user = update.callback_query, update.effective_user
     assert query is not None and query.data is not None and user is not None
@@ -137,10 +142,16 @@ async def choose_language(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await query.answer(LANGUAGE_NAMES[language])
     async with rt.db.session() as session:
         member = await member_by_telegram(session=session, telegram_id=user.id)
-        if member is not None:
-            member.language = language
-            member.updated_at = utcnow()
-            session.add(member)
+        if member is not None:  # one path with /profile and SMS PROFILE: validated, audited
+            await change_field(
+                session=session,
+                settings=rt.settings,
+                member=member,
+                name="language",
+                now=utcnow(),
+                choice=language,
+                channel="telegram",
+            )
         else:
             dialog = await get_dialog(session=session, channel="telegram", address=str(user.id))
             data = dict(dialog.data) if dialog else {}

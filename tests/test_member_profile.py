@@ -166,3 +166,45 @@ async def test_member_edits_every_field_of_the_profile(bot: RunningBot) -> None:
         "sector",
     }
     assert all("Dato" not in str(d) for d in audited)  # audited by field, never by value
+
+
+async def test_changing_language_on_telegram_is_audited_like_every_profile_field(
+    bot: RunningBot,
+) -> None:
+    """/language and /profile's language buttons take the one path SMS PROFILE takes too."""
+    user = bot.tg.user(language_code="en")
+    chat = Transcript(bot, user)
+    async with bot.rt.db.session() as session:
+        member = await make_member(session, name="Dato Old", telegram=user.id, language="en")
+        member_id = member.id
+    await user.send("/language")
+    await chat.next("Choose a language")
+    await user.press("Русский")
+    await bot.tg.wait_until(lambda: "Язык: русский ✓" in user.last().text or None)
+    await user.send("/profile")
+    assert "Язык: Русский" in await chat.next("Ваш профиль")
+    await user.press("✏️ Язык")
+    await chat.next("Выберите язык")
+    await user.press("ქართული")
+    await bot.tg.wait_until(lambda: "ენა: ქართული ✓" in user.last().text or None)
+    async with bot.rt.db.session() as session:
+        fresh = await session.get(Member, member_id)
+        audited = (
+            (
+                await session.execute(
+                    select(AuditLog)
+                    .where(col(AuditLog.action) == "profile.update")
+                    .order_by(col(AuditLog.id))
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert fresh is not None and fresh.language == "ka"
+    assert [(a.details["field"], a.details["channel"]) for a in audited] == [
+        ("language", "telegram"),
+        ("language", "telegram"),
+    ]
+    assert all(
+        a.target == f"member:{member_id}" and a.actor_member_id == member_id for a in audited
+    )
