@@ -3,6 +3,11 @@
 An audience is a filter over members (stored as JSON on whatever uses it). Empty lists mean
 "any". Only active members with consent to announcements are ever selected; channels are
 chosen later by the channel policy (bot.outbound), and opt-outs are checked again at send time.
+
+A filter can be saved under a name (`SavedAudience`, RapidPro's "groups") and picked again by
+anyone composing a broadcast, an event or a poll; what is stored is the filter, never a list of
+members, so a saved audience always means who matches *now*, and recipients are still fixed
+when a message is published. Saving, renaming and deleting are audited.
 """
 
 from __future__ import annotations
@@ -12,10 +17,16 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
+from sqlalchemy import JSON, Column, func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import Field as SQLField
+from sqlmodel import SQLModel, col, select
 
+from models.audit import record_audit
+from models.base import UTCDateTime, insert_if_absent, utcnow
 from models.members import Member, MemberStatus, Role
+
+MAX_NAME = 40
 
 
 class Audience(BaseModel):
@@ -189,3 +200,133 @@ def reach_of(members: list[Member], *, urgent: bool) -> Reach:
         reach.telegram += "telegram" in channels
         reach.sms += "sms" in channels
     return reach
+
+
+# -- saved audiences -----------------------------------------------------------------------------
+class SavedAudience(SQLModel, table=True):
+    """A named audience filter, defined once and picked by every capability."""
+
+    __tablename__ = "saved_audience"
+
+    id: int | None = SQLField(default=None, primary_key=True)
+    name: str = SQLField(max_length=MAX_NAME)
+    name_key: str = SQLField(max_length=MAX_NAME, unique=True)  # casefolded: one per name
+    filter: dict[str, Any] = SQLField(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_by: int | None = SQLField(default=None, foreign_key="member.id")
+    created_at: datetime = SQLField(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def audience(self) -> Audience:
+        return Audience.from_json(self.filter)
+
+
+class AudienceNameError(ValueError):
+    """A refused name; `key` is the i18n key of the explanation (with `values`)."""
+
+    def __init__(self, key: str, **values: Any) -> None:
+        super().__init__(key)
+        self.key, self.values = key, values
+
+
+def clean_name(name: str) -> str:
+    """The name as stored (spaces collapsed), or AudienceNameError (empty / too long)."""
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise AudienceNameError("audiences.err_name_empty")
+    if len(cleaned) > MAX_NAME:
+        raise AudienceNameError("audiences.err_name_long", limit=MAX_NAME, length=len(cleaned))
+    return cleaned
+
+
+async def list_saved(*, session: AsyncSession) -> list[SavedAudience]:
+    query = select(SavedAudience).order_by(func.lower(col(SavedAudience.name)))
+    return list((await session.execute(query)).scalars())
+
+
+async def get_saved(*, session: AsyncSession, saved_id: int) -> SavedAudience | None:
+    return await session.get(SavedAudience, saved_id)
+
+
+async def save_audience(
+    *,
+    session: AsyncSession,
+    name: str,
+    audience: Audience,
+    actor: Member | None,
+    actor_label: str = "",
+    now: datetime | None = None,
+) -> SavedAudience:
+    """Save the filter under a new name (AudienceNameError: empty, too long, taken)."""
+    cleaned = clean_name(name)
+    saved_id = await insert_if_absent(
+        session,
+        SavedAudience,
+        {
+            "name": cleaned,
+            "name_key": cleaned.casefold(),
+            "filter": audience.to_json(),
+            "created_by": actor.id if actor else None,
+            "created_at": now or utcnow(),
+        },
+        unique=["name_key"],
+    )
+    if saved_id is None:
+        raise AudienceNameError("audiences.err_name_taken", name=cleaned)
+    saved = await session.get(SavedAudience, saved_id)
+    assert saved is not None
+    await record_audit(
+        session=session,
+        action="audience.save",
+        actor_member_id=actor.id if actor else None,
+        actor_label=actor_label,
+        target=cleaned,
+        details={"id": saved_id, "filter": saved.filter},
+    )
+    return saved
+
+
+async def rename_saved(
+    *,
+    session: AsyncSession,
+    saved: SavedAudience,
+    name: str,
+    actor: Member | None,
+    actor_label: str = "",
+) -> SavedAudience:
+    cleaned = clean_name(name)
+    key = cleaned.casefold()
+    taken = await session.execute(
+        select(SavedAudience.id).where(
+            col(SavedAudience.name_key) == key, col(SavedAudience.id) != saved.id
+        )
+    )
+    if taken.first() is not None:
+        raise AudienceNameError("audiences.err_name_taken", name=cleaned)
+    before = saved.name
+    saved.name, saved.name_key = cleaned, key
+    session.add(saved)
+    await session.flush()
+    await record_audit(
+        session=session,
+        action="audience.rename",
+        actor_member_id=actor.id if actor else None,
+        actor_label=actor_label,
+        target=cleaned,
+        details={"id": saved.id, "before": before},
+    )
+    return saved
+
+
+async def delete_saved(
+    *, session: AsyncSession, saved: SavedAudience, actor: Member | None, actor_label: str = ""
+) -> None:
+    await record_audit(
+        session=session,
+        action="audience.delete",
+        actor_member_id=actor.id if actor else None,
+        actor_label=actor_label,
+        target=saved.name,
+        details={"id": saved.id, "filter": saved.filter},
+    )
+    await session.delete(saved)
+    await session.flush()
