@@ -5,14 +5,18 @@
 - an announcement → youth, through the broadcast engine, in each member's language, with a
   sign-up button on Telegram (the same `yi:s:<id>` as /initiatives) and SIGNUP Y<n> in SMS
 - a start or finish (the lead or the secretariat) → the lead and the team
+- a change of team size, dates, ... (models.youth_changes) → whoever the larger team promotes
+  from the reserve list; new dates → the lead and the team
+- simulated members (the dashboard's simulator) tell nobody real: no lead notice for their
+  sign-up, no proposal card to the secretariat
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
 
 from bot.i18n import LANGUAGES, t
 from bot.outbound import Button, Outgoing, queue_for_member
@@ -25,7 +29,7 @@ from models.audit import record_audit
 from models.broadcasts import Broadcast, publish_broadcast
 from models.communities import Community
 from models.members import Member
-from models.outbox import OutboxMessage, Priority
+from models.outbox import Priority
 from models.youth import (
     MAX_TEAM,
     SEAT_KIND,
@@ -34,6 +38,7 @@ from models.youth import (
     finish_initiative,
     start_initiative,
 )
+from models.youth_changes import InitiativeUpdate, update_initiative
 from models.youth_signups import Band, SignupOutcome, sign_up, withdraw
 
 
@@ -84,6 +89,8 @@ async def _tell_lead(
     outcome: SignupOutcome,
 ) -> None:
     if initiative.lead_member_id is None or initiative.lead_member_id == member.id:
+        return
+    if member.is_simulated:  # the simulator's test person: the real lead is not bothered
         return
     lead = await session.get(Member, initiative.lead_member_id)
     if lead is None or not lead.is_active:
@@ -144,16 +151,11 @@ async def withdraw_and_notify(
         session=session, initiative=initiative, member=member, now=now, channel=channel
     )
     await _tell_lead(rt, session, initiative, member, "youth.lead_withdrawal", outcome)
+    await _tell_promoted(rt, session, initiative, outcome.promoted)
     for member_id in outcome.promoted:
         promoted = await session.get(Member, member_id)
-        if promoted is None:
-            continue
-        language = promoted.language
-        text = t(
-            "youth.promoted", language, title=initiative.title_in(language), code=initiative.code
-        )
-        await _tell(rt, session, promoted, text)
-        await _tell_lead(rt, session, initiative, promoted, "youth.lead_promoted", outcome)
+        if promoted is not None:
+            await _tell_lead(rt, session, initiative, promoted, "youth.lead_promoted", outcome)
     return outcome
 
 
@@ -198,7 +200,16 @@ async def proposal_card(
 async def proposal_to_secretariat(
     rt: Runtime, session: AsyncSession, initiative: Initiative
 ) -> int:
+    """The proposal card with review buttons to every secretariat member; a proposal by a
+    simulated member (the dashboard's simulator) reaches nobody real."""
     count = 0
+    proposer = (
+        await session.get(Member, initiative.proposer_member_id)
+        if initiative.proposer_member_id
+        else None
+    )
+    if proposer is not None and proposer.is_simulated:
+        return 0
     for admin in await secretariat(session=session):
         language = admin.language
         text = t("youth.new_proposal", language) + "\n\n"
@@ -252,6 +263,13 @@ async def announce_initiative(
         youth=True,
         communities=[initiative.community_id] if initiative.community_id else [],
     )
+    assert initiative.id is not None
+    # The one-button sign-up on Telegram (as in /initiatives), labelled in each reader's
+    # language; the SMS version names SIGNUP Y<n> in its text instead.
+    buttons = {
+        language: [[Button(t("youth.btn_signup", language), f"yi:s:{initiative.id}")]]
+        for language in LANGUAGES
+    }
     broadcast = await publish_broadcast(
         session=session,
         settings=rt.settings,
@@ -260,9 +278,8 @@ async def announce_initiative(
         urgent=False,
         created_by=actor.id,
         now=now,
+        buttons=buttons,
     )
-    assert broadcast.id is not None
-    await _signup_buttons(session, initiative, broadcast.id)
     initiative.announced_at = now
     session.add(initiative)
     await record_audit(
@@ -325,16 +342,61 @@ async def finish_and_notify(
     return await _tell_team(rt, session, initiative, "youth.finished_notice", actor)
 
 
-async def _signup_buttons(session: AsyncSession, initiative: Initiative, broadcast_id: int) -> None:
-    """The announcement's Telegram rows get the one-button sign-up, labelled in the reader's
-    language (the rows are still in this transaction: nothing has been sent)."""
-    assert initiative.id is not None
-    query = select(OutboxMessage).where(
-        col(OutboxMessage.broadcast_id) == broadcast_id, col(OutboxMessage.channel) == "telegram"
+async def _tell_promoted(
+    rt: Runtime, session: AsyncSession, initiative: Initiative, member_ids: list[int]
+) -> None:
+    for member_id in member_ids:
+        promoted = await session.get(Member, member_id)
+        if promoted is None:
+            continue
+        language = promoted.language
+        text = t(
+            "youth.promoted", language, title=initiative.title_in(language), code=initiative.code
+        )
+        await _tell(rt, session, promoted, text)
+
+
+async def update_and_notify(
+    rt: Runtime,
+    session: AsyncSession,
+    initiative: Initiative,
+    actor: Member | None,
+    now: datetime,
+    **changes: Any,
+) -> InitiativeUpdate:
+    """models.youth_changes.update_initiative, then: whoever a larger team promotes from the
+    reserve list is told (as after a withdrawal), and new dates go to the lead and the team."""
+    update = await update_initiative(
+        session=session, initiative=initiative, actor=actor, now=now, **changes
     )
-    for row in (await session.execute(query)).scalars():
-        member = await session.get(Member, row.member_id) if row.member_id else None
-        label = t("youth.btn_signup", member.language if member else None)
-        row.payload = {**row.payload, "buttons": [[[label, f"yi:s:{initiative.id}"]]]}
-        session.add(row)
-    await session.flush()
+    await _tell_promoted(rt, session, initiative, update.promoted)
+    if update.dates_changed:
+        for member, _is_lead in await lead_and_team(session, initiative):
+            if actor is not None and member.id == actor.id:
+                continue
+            language = member.language
+            text = t(
+                "youth.dates_changed_notice",
+                language,
+                title=initiative.title_in(language),
+                code=initiative.code,
+                deadline=local_date(initiative.signup_deadline, rt.settings),
+                starts=local_date(initiative.starts_at, rt.settings),
+            )
+            await _tell(rt, session, member, text)
+    return update
+
+
+def holiday_notes(initiative: Initiative, update: InitiativeUpdate, language: str,
+                  settings: Settings) -> list[str]:  # fmt: skip
+    """The scheduler's holiday warning for each changed date that falls on a holiday."""
+    from models.holidays import holiday_warning
+
+    notes: list[str] = []
+    for name in ("signup_deadline", "starts_at"):
+        if name in update.changed:
+            moment: datetime = getattr(initiative, name)
+            warning = holiday_warning(moment.astimezone(settings.tz), language, settings)
+            if warning:
+                notes.append(warning)
+    return notes

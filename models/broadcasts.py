@@ -34,7 +34,10 @@ from models.members import Member, MemberStatus
 from models.outbox import PENDING_STATUSES, OutStatus, Priority, cancel_queued, status_counts
 
 if TYPE_CHECKING:
-    from bot.outbound import Outgoing
+    from bot.outbound import Button, Outgoing
+
+# Telegram inline buttons per language ({language: rows}); SMS rows never carry them.
+Buttons = dict[str, list[list["Button"]]]
 
 MAX_TEXT = 1500  # leaves room for the "how to stop" line within Twilio's 1600 characters
 LANGUAGES = ("ka", "az", "ru", "en")
@@ -70,12 +73,16 @@ class AlreadyPublished(Exception):
     """This run of a schedule was published already (by another tick or process)."""
 
 
-def compose(texts: dict[str, str], member: Member) -> Outgoing:
-    """What one member gets: their language, else the fallback chain."""
+def compose(texts: dict[str, str], member: Member, buttons: Buttons | None = None) -> Outgoing:
+    """What one member gets: their language, else the fallback chain; the buttons labelled
+    in the member's own language when given (else in the text's, else Georgian)."""
     from bot.outbound import Outgoing  # bot.outbound imports models: import when used
 
     language, text = pick_content(texts, member.language)
-    return Outgoing(text=text, language=language)
+    rows: list[list[Button]] = []
+    if buttons:
+        rows = buttons.get(member.language) or buttons.get(language) or buttons.get("ka") or []
+    return Outgoing(text=text, language=language, buttons=list(rows))
 
 
 def clean_texts(texts: dict[str, str]) -> dict[str, str]:
@@ -116,11 +123,14 @@ async def publish_broadcast(
     notify_chat_id: int | None = None,
     shown_reach: dict[str, int] | None = None,
     now: datetime | None = None,
+    buttons: Buttons | None = None,
 ) -> Broadcast:
     """The Broadcast and every recipient's outbox rows, in the caller's one transaction.
 
     `member_ids`: the recipients the preview showed; None: whoever the audience covers now.
     `shown_reach`: the counts per channel the preview showed (kept for the report).
+    `buttons`: Telegram inline buttons per language ({"ka": rows, "az": rows, ...}), each
+    member's row labelled in their language; SMS rows are unaffected (no buttons there).
     """
     from bot.outbound import queue_for_member
 
@@ -173,7 +183,7 @@ async def publish_broadcast(
             session=session,
             settings=settings,
             member=member,
-            message=compose(texts, member),
+            message=compose(texts, member, buttons),
             kind="broadcast",
             priority=Priority.BULK,
             urgent=urgent,

@@ -4,6 +4,11 @@ The team and the reserve list are the shared seats mechanism (models.seats, kind
 capacity = target team size): a sign-up takes a seat while the team is below target, else
 waits in line; a withdrawal frees the seat and the first in line is promoted. The
 initiative's status follows: open ⇄ full. A sign-up row keeps the "why me" line and skills.
+
+Simulated members (the dashboard's simulator, models.simulator) sign up and withdraw like
+anyone — the conversation is answered as for a real member (a place in the team) — but never
+take or free a real place (the seat pool is untouched, as for events' Going) and are in no
+count: not in the team list, the participation numbers or an export.
 """
 
 from __future__ import annotations
@@ -130,14 +135,22 @@ async def sign_up(
         raise YouthRefused("youth.refused_deadline_passed")
     if not eligible(member, initiative, band=band, now=now):
         raise YouthRefused("youth.refused_not_youth")
-    outcome = await seats.take_seat(
-        session=session,
-        kind=SEAT_KIND,
-        item_id=initiative.id,
-        member_id=member.id,
-        capacity=initiative.target_size,
-    )
-    row = await signup_of(session=session, initiative_id=initiative.id, member_id=member.id)
+    if member.is_simulated:
+        # The simulator tries the whole conversation, but a test person never takes a real
+        # place: answered as in the team, the seats untouched (the pool lock serializes).
+        await seats.ensure_pool(session=session, kind=SEAT_KIND, item_id=initiative.id)
+        row = await signup_of(session=session, initiative_id=initiative.id, member_id=member.id)
+        fresh = row is None or row.withdrawn_at is not None
+        outcome = seats.SeatOutcome(seats.SeatStatus.SEATED, None, changed=fresh)
+    else:
+        outcome = await seats.take_seat(
+            session=session,
+            kind=SEAT_KIND,
+            item_id=initiative.id,
+            member_id=member.id,
+            capacity=initiative.target_size,
+        )
+        row = await signup_of(session=session, initiative_id=initiative.id, member_id=member.id)
     if row is None:
         row = YouthSignup(initiative_id=initiative.id, member_id=member.id)
     if outcome.changed:
@@ -193,16 +206,23 @@ async def withdraw(
 ) -> SignupOutcome:
     """Leave the team or the reserve list; the first in line takes a freed seat."""
     assert initiative.id is not None and member.id is not None
-    outcome = await seats.release_seat(
-        session=session,
-        kind=SEAT_KIND,
-        item_id=initiative.id,
-        member_id=member.id,
-        capacity=initiative.target_size,
-    )
+    if member.is_simulated:  # never held a real place: nothing to free, nobody promoted
+        await seats.ensure_pool(session=session, kind=SEAT_KIND, item_id=initiative.id)
+        row = await signup_of(session=session, initiative_id=initiative.id, member_id=member.id)
+        signed_up = row is not None and row.withdrawn_at is None
+        outcome = seats.SeatOutcome(seats.SeatStatus.RELEASED if signed_up else None,
+                                    changed=signed_up)  # fmt: skip
+    else:
+        outcome = await seats.release_seat(
+            session=session,
+            kind=SEAT_KIND,
+            item_id=initiative.id,
+            member_id=member.id,
+            capacity=initiative.target_size,
+        )
+        row = await signup_of(session=session, initiative_id=initiative.id, member_id=member.id)
     if not outcome.changed:
         raise YouthRefused("youth.refused_not_signed_up")
-    row = await signup_of(session=session, initiative_id=initiative.id, member_id=member.id)
     if row is not None:
         row.withdrawn_at = now
         session.add(row)
@@ -294,13 +314,24 @@ def age_group(age: int | None) -> str:
 
 async def participation(*, session: AsyncSession, now: datetime) -> Participation:
     """Youth participation numbers: current sign-ups (team and reserve) by community,
-    gender and age group, and initiatives per status."""
-    initiatives = list((await session.execute(select(Initiative))).scalars())
+    gender and age group, and initiatives per status — simulated members and what they
+    proposed left out."""
+    simulated = select(Member.id).where(col(Member.is_simulated).is_(True))
+    initiatives = list(
+        (
+            await session.execute(
+                select(Initiative).where(
+                    col(Initiative.proposer_member_id).is_(None)
+                    | col(Initiative.proposer_member_id).not_in(simulated)
+                )
+            )
+        ).scalars()
+    )
     by_status = Counter(i.status for i in initiatives)
     query = (
         select(YouthSignup, Member)
         .join(Member, col(Member.id) == col(YouthSignup.member_id))
-        .where(col(YouthSignup.withdrawn_at).is_(None))
+        .where(col(YouthSignup.withdrawn_at).is_(None), col(Member.is_simulated).is_(False))
     )
     rows = list((await session.execute(query)).all())
     by_community: Counter[int | None] = Counter()
