@@ -81,8 +81,8 @@ class Settings(BaseSettings):
     gateway_rate_per_window: int = 30
     gateway_rate_window_seconds: int = 1800
     # Scheduler
-    # At least 1 s: each tick reads every provider's tables, so a tiny value only burns the CPU.
-    scheduler_tick_seconds: float = Field(default=30.0, ge=1.0, le=3600.0)
+    # Bounded: each tick reads every provider's tables, so a tiny value only burns the CPU.
+    scheduler_tick_seconds: float = Field(default=30.0, ge=0.1, le=3600.0)
     digest_weekday: int = Field(default=0, ge=0, le=6)
     digest_hour: int = Field(default=10, ge=0, le=23)
     # Events (the statute's quorum is not public: confirm with the LAG)

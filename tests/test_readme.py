@@ -43,3 +43,13 @@ def test_ci_runs_the_readmes_test_command() -> None:
     top = README.split("---", 1)[0]
     assert "python3 dev.py test" in top and "python3 dev.py run" in top
     assert "python3 dev.py test" in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+def test_a_scheduler_tick_of_zero_is_refused() -> None:
+    """A tick of 0 would read every provider's tables in a busy loop."""
+    import pytest
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="scheduler_tick_seconds"):
+        Settings(_env_file=None, scheduler_tick_seconds=0)
+    assert Settings(_env_file=None, scheduler_tick_seconds=0.2).scheduler_tick_seconds == 0.2
