@@ -30,9 +30,9 @@ from models.outbox import Priority, enqueue
 from models.privacy import (
     RECEIPT_KIND,
     erase_member,
-    export_sections,
     member_data,
     redact_sent_receipts,
+    section_counts,
 )
 from models.profile_text import profile_lines, sms_summary
 
@@ -40,6 +40,14 @@ ORDER = 12
 log = logging.getLogger(__name__)
 MYDATA_WORDS = ["მონაცემები", "monatsemebi", "данные", "dannye", "məlumat", "melumat"]
 FORGET_WORDS = ["წაშლა", "tsashla", "удалить", "udalit", "sil", "erase"]
+# SMS MYDATA names the other parts in a word each when the /mydata labels take too much room.
+SMS_LABELS = {
+    "grant_applications": "members.sms_mydata_grant_applications",
+    "youth_signups": "members.sms_mydata_youth_signups",
+    "youth_proposals": "members.sms_mydata_youth_proposals",
+    "event_answers": "members.sms_mydata_event_answers",
+    "poll_votes": "members.sms_mydata_poll_votes",
+}
 
 
 async def _member(rt: Runtime, update: Update) -> Member | None:
@@ -95,12 +103,21 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _section_counts(data: dict[str, Any], language: str) -> list[str]:
     """One line naming what else the file holds (grant applications 1, event answers 3, …)."""
-    counts = [
-        f"{t(section.label_key, language)}: {len(data.get(section.name) or [])}"
-        for section in export_sections()
-        if data.get(section.name)
-    ]
-    return [t("members.mydata_sections", language, sections="; ".join(counts))] if counts else []
+    counts = _named_counts(data, language)
+    return [t("members.mydata_sections", language, sections=counts)] if counts else []
+
+
+def _named_counts(data: dict[str, Any], language: str, *, short: bool = False) -> str:
+    """`grant applications: 1; event answers: 3` — the same parts /mydata and MYDATA name;
+    `short`: a word each (`grants 1, events 3`) for an SMS."""
+    if short:
+        return ", ".join(
+            f"{t(SMS_LABELS.get(section.name, section.label_key), language)} {count}"
+            for section, count in section_counts(data)
+        )
+    return "; ".join(
+        f"{t(section.label_key, language)}: {count}" for section, count in section_counts(data)
+    )
 
 
 # -- /forget ----------------------------------------------------------------------------------
@@ -279,13 +296,28 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def sms_mydata(request: SmsRequest) -> None:
-    """MYDATA: a short summary by SMS (the full copy is on Telegram or from the secretariat)."""
+    """MYDATA: a short summary by SMS, naming the other parts /mydata sends (grant
+    applications, event answers, …) — the full copy is on Telegram or from the secretariat."""
     member = request.member
     if member is None or member.status == MemberStatus.ERASED:
         await request.reply(request.t("members.sms_not_member"))
         return
     summary = await sms_summary(session=request.session, member=member)
-    await request.reply(request.t("members.sms_mydata", summary=summary))
+    text = request.t("members.sms_mydata", summary=summary)
+    data = await member_data(session=request.session, member=member)
+    counts = section_counts(data)
+    if not counts:
+        await request.reply(request.fitted(text))
+        return
+    # What /mydata names too (grant applications, event answers, …), as long as two parts
+    # hold it: the /mydata labels, else a word each, else how many more records there are.
+    language = request.language
+    also = [
+        t("members.sms_mydata_also", language, sections=_named_counts(data, language)),
+        t("members.sms_mydata_also", language, sections=_named_counts(data, language, short=True)),
+        t("members.sms_mydata_more", language, count=sum(count for _, count in counts)),
+    ]
+    await request.reply(request.fitted(*(f"{text}\n{line}" for line in also), text))
 
 
 async def sms_forget(request: SmsRequest) -> None:

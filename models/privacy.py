@@ -77,6 +77,16 @@ def export_sections() -> list[ExportSection]:
     return [_exporters[name] for name in sorted(_exporters)]
 
 
+def section_counts(data: dict[str, Any]) -> list[tuple[ExportSection, int]]:
+    """The capabilities' parts that hold something about the member, with their row counts:
+    what /mydata and SMS MYDATA both name (`member_data`'s result)."""
+    return [
+        (section, len(data.get(section.name) or []))
+        for section in export_sections()
+        if data.get(section.name)
+    ]
+
+
 def iso(value: datetime | None) -> str | None:
     """A timestamp as exporters write it."""
     return value.isoformat() if value else None

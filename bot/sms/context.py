@@ -9,7 +9,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import t
 from bot.outbound import sms_body
+from bot.sms.encoding import sms_info
 from bot.sms.providers import InboundSms
+from bot.sms.translit import to_latin_sms
 from models.dialogs import Dialog
 from models.inbound import InboundMessage
 from models.members import Member
@@ -65,6 +67,21 @@ class SmsRequest:
 
     def t(self, key: str, /, **values: object) -> str:
         return t(key, self.language, **values)
+
+    def parts(self, text: str) -> int:
+        """How many SMS parts `text` costs as this person gets it (their letters)."""
+        return sms_info(sms_body(self.member, text, script=self.script)).parts
+
+    def fitted(self, *texts: str, parts: int = 2) -> str:
+        """The first of `texts` (longest first) that fits `parts` SMS parts as this person gets
+        it — in their letters, else in Latin letters (Georgian, Azerbaijani: the cheaper form);
+        when none fits, the last one in its cheaper form."""
+        for text in texts:
+            for form in (text, to_latin_sms(text)):
+                if self.parts(form) <= parts:
+                    return form
+        last = texts[-1]
+        return min((last, to_latin_sms(last)), key=self.parts)
 
     async def reply(self, text: str) -> OutboxMessage:
         """Answer on the provider the SMS came in on, in the member's language and script."""
