@@ -1,8 +1,8 @@
 """Youth initiatives on Telegram for members: /initiatives, one-button sign-up (then an optional
 "why me" line and skills), withdraw; on the card, the lead and the secretariat also get the team
-list and Start (open | full → running) / Finish (running → finished). Proposals are in
-youth_propose, the lead's and the secretariat's side in youth_admin, SMS in youth_sms,
-reminders in youth_reminders.
+list, Change (team size, dates, ...: youth_edit) and Start (open | full → running) / Finish
+(running → finished). Proposals are in youth_propose, the lead's and the secretariat's side
+in youth_admin, SMS in youth_sms, reminders in youth_reminders.
 """
 
 from __future__ import annotations
@@ -158,6 +158,7 @@ async def detail_view(
         rows.append([(t("youth.btn_team", language), f"yi:t:{initiative.id}")])
     if may_manage(member, initiative):
         if initiative.status in JOINABLE:
+            rows.append([(t("youth.btn_edit", language), f"ye:e:{initiative.id}")])
             rows.append([(t("youth.btn_start", language), f"yi:r:{initiative.id}")])
         elif initiative.status == InitiativeStatus.RUNNING:
             rows.append([(t("youth.btn_finish", language), f"yi:f:{initiative.id}")])

@@ -424,3 +424,118 @@ async def test_secretariat_sees_participation_by_community_gender_and_age(
     assert "კაბალი: 1" in stats and "ქ. ლაგოდეხი: 1" in stats
     assert "ქალი: 1" in stats and "კაცი: 1" in stats
     assert "0-17: 1" in stats and "25-29: 1" in stats
+
+
+async def test_the_lead_makes_the_team_larger_and_the_reserve_is_promoted(bot: RunningBot) -> None:
+    """✏️ on the card → 👥 team size → a number: the first on the reserve list is in the team
+    and told; a number below the team is refused; the change is audited."""
+    lead_user, initiative = await setup_initiative(bot, size=1)
+    first, _ = await tg_member(bot, name="პირველი", birth_year=young_year(18))
+    second, _ = await tg_member(bot, name="მეორე", birth_year=young_year(18))
+    await join(bot, first, initiative)
+    await second.send("/initiatives")
+    await second.reply()
+    await second.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await second.press("⏳ სარეზერვო სიაში ჩაწერა")
+    await bot.tg.wait_until(lambda: has(second, "სარეზერვო სიაში ხართ, რიგით 1."))
+    await bot.tg.wait_until(lambda: has(lead_user, "⏳ სარეზერვო სიაში ჩაეწერა: მეორე"))
+    lead_user.skip_unread()
+    await lead_user.send("/initiatives")
+    await lead_user.reply()
+    await lead_user.press(f"Y{initiative.id} · სკოლის ეზოს გამწვანება")
+    await lead_user.press("✏️ შეცვლა")
+    await bot.tg.wait_until(lambda: has(lead_user, "გუნდის ზომა: 1 (გუნდშია: 1, რეზერვში: 1)"))
+    lead_user.skip_unread()
+    await lead_user.press("👥 გუნდის ზომა")
+    assert "რამდენი ადამიანი უნდა იყოს გუნდში" in (await lead_user.reply()).text
+    await lead_user.send("ბევრი")
+    assert "დაწერეთ რიცხვი 1-დან 200-მდე" in (await lead_user.reply()).text
+    await lead_user.send("3")
+    saved = (await lead_user.reply()).text
+    assert f"✅ Y{initiative.id}: შენახულია." in saved
+    assert "რეზერვიდან გუნდში გადავიდა: 1" in saved
+    assert "გუნდის ზომა: 3 (გუნდშია: 2, რეზერვში: 0)" in saved
+    await bot.tg.wait_until(lambda: has(second, "კარგი ამბავი: ადგილი გათავისუფლდა"))
+    # Smaller than the team: refused, nothing changes.
+    await lead_user.press("👥 გუნდის ზომა")
+    await lead_user.reply()
+    await lead_user.send("1")
+    refused = (await lead_user.reply()).text
+    assert "გუნდში უკვე 2 ადამიანია" in refused and "გუნდის ზომა: 3" in refused
+    async with bot.rt.db.session() as session:
+        again = await session.get(Initiative, initiative.id, populate_existing=True)
+        updates = (
+            (await session.execute(select(AuditLog).where(AuditLog.action == "youth.updated")))
+            .scalars()
+            .all()
+        )
+    assert again is not None and again.target_size == 3
+    assert again.status == InitiativeStatus.OPEN
+    assert [u.details["changes"] for u in updates] == [{"target_size": [1, 3]}]
+
+
+async def test_the_secretariat_moves_the_dates_and_the_team_hears(bot: RunningBot) -> None:
+    _, initiative = await setup_initiative(bot)
+    member_user, _ = await tg_member(bot, name="ანა", language="en", birth_year=young_year(20))
+    await join_en(bot, member_user, initiative)
+    secretary_user, _ = await secretariat(bot)
+    await secretary_user.send(f"/edit_initiative Y{initiative.id}")
+    await secretary_user.reply()
+    await secretary_user.press("📅 ჩაწერის ვადა")
+    assert "ჩაწერის ახალი ბოლო დღე" in (await secretary_user.reply()).text
+    await secretary_user.send("31.02.2099")
+    assert "თარიღი ვერ გავიგე" in (await secretary_user.reply()).text
+    await secretary_user.send("01.01.2020")
+    assert "ეს თარიღი უკვე გავიდა" in (await secretary_user.reply()).text
+    await secretary_user.press("🚀 დაწყების თარიღი")
+    await secretary_user.reply()
+    await secretary_user.send("25.12.2099")
+    assert "შენახულია" in (await secretary_user.reply()).text
+    await secretary_user.press("📅 ჩაწერის ვადა")
+    await secretary_user.reply()
+    await secretary_user.send("20.12.2099")
+    assert "შენახულია" in (await secretary_user.reply()).text
+    await bot.tg.wait_until(
+        lambda: (
+            has(member_user, "📅 New dates — Greening the school yard")
+            and has(member_user, "sign up by 20.12.2099, starts 25.12.2099")
+        )
+    )
+    # Community and helpers by buttons.
+    await secretary_user.press("📍 თემი")
+    await secretary_user.press("კაბალი")
+    await bot.tg.wait_until(lambda: has(secretary_user, "სად: კაბალი"))
+    await secretary_user.press("🤝 არაახალგაზრდა დამხმარეები: ჩართვა/გამორთვა")
+    await bot.tg.wait_until(lambda: has(secretary_user, "არაახალგაზრდა დამხმარეები: დიახ"))
+    async with bot.rt.db.session() as session:
+        again = await session.get(Initiative, initiative.id, populate_existing=True)
+    assert again is not None and again.allows_non_youth
+    assert again.signup_deadline.astimezone(bot.rt.settings.tz).date().isoformat() == "2099-12-20"
+
+
+async def join_en(bot: RunningBot, user: VirtualUser, initiative: Initiative) -> None:
+    await user.send("/initiatives")
+    await user.reply()
+    await user.press(f"Y{initiative.id} · Greening the school yard")
+    await user.press("✋ Sign up")
+    await bot.tg.wait_until(lambda: has(user, "✅ You are on the team."))
+
+
+async def test_a_teammate_cannot_edit_even_with_a_forged_button(bot: RunningBot) -> None:
+    _, initiative = await setup_initiative(bot)
+    member_user, _ = await tg_member(bot, name="ანა", birth_year=young_year(20))
+    await join(bot, member_user, initiative)
+    member_user.skip_unread()
+    await member_user.send(f"/edit_initiative Y{initiative.id}")
+    assert "მხოლოდ ინიციატივის ლიდერი ან სამდივნო" in (await member_user.reply()).text
+    await member_user.press_data(f"ye:h:{initiative.id}")
+    await bot.tg.wait_until(lambda: member_user.callback_answers[-1])
+    async with bot.rt.db.session() as session:
+        again = await session.get(Initiative, initiative.id, populate_existing=True)
+        refused = (
+            (await session.execute(select(AuditLog).where(AuditLog.action == "access.refused")))
+            .scalars()
+            .all()
+        )
+    assert again is not None and not again.allows_non_youth
+    assert [a.target for a in refused] == [f"youth:{initiative.id}:edit"] * 2
