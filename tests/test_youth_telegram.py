@@ -489,8 +489,9 @@ async def test_the_secretariat_moves_the_dates_and_the_team_hears(bot: RunningBo
     assert "ეს თარიღი უკვე გავიდა" in (await secretary_user.reply()).text
     await secretary_user.press("🚀 დაწყების თარიღი")
     await secretary_user.reply()
-    await secretary_user.send("25.12.2099")
-    assert "შენახულია" in (await secretary_user.reply()).text
+    await secretary_user.send("07.01.2100")  # Orthodox Christmas: saved, with the warning
+    saved = (await secretary_user.reply()).text
+    assert "შენახულია" in saved and "7 იანვარი 2100 უქმე დღეა (შობა)" in saved
     await secretary_user.press("📅 ჩაწერის ვადა")
     await secretary_user.reply()
     await secretary_user.send("20.12.2099")
@@ -498,7 +499,7 @@ async def test_the_secretariat_moves_the_dates_and_the_team_hears(bot: RunningBo
     await bot.tg.wait_until(
         lambda: (
             has(member_user, "📅 New dates — Greening the school yard")
-            and has(member_user, "sign up by 20.12.2099, starts 25.12.2099")
+            and has(member_user, "sign up by 20.12.2099, starts 07.01.2100")
         )
     )
     # Community and helpers by buttons.
