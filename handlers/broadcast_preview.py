@@ -15,7 +15,7 @@ from telegram import Message
 from bot.i18n import LANGUAGE_NAMES, t
 from bot.outbound import Button, quiet_until, sms_provider_for, with_stop_line
 from bot.settings import Settings
-from handlers import broadcast_audience as picker
+from handlers import audience_picker as picker
 from handlers.broadcast_progress import progress_markup, progress_text
 from models.audiences import Audience
 from models.audit import record_audit

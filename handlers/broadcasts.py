@@ -22,7 +22,7 @@ from bot.i18n import LANGUAGE_NAMES, t
 from bot.outbound import Button
 from bot.roles import Access, add_command, allowed, telegram_member
 from bot.runtime import Runtime, runtime_of
-from handlers import broadcast_audience as picker
+from handlers import audience_picker as picker
 from handlers import broadcast_preview as preview
 from handlers._secretariat import secretariat_or_refuse
 from models.broadcast_schedules import parse_hhmm, parse_when
@@ -32,6 +32,7 @@ from models.members import Member
 
 ORDER = 40
 FLOW = "broadcast"
+PICKER = picker.Picker("bc:a")
 TRANSLATIONS = ("az", "ru", "en")
 WEEKDAY_KEYS = (
     "broadcasts.mon",
@@ -156,6 +157,15 @@ async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Di
     if step.startswith("text_"):
         await _take_text(rt, message, dialog, member, step.removeprefix("text_"), typed)
         return
+    if step == "audience" and picker.is_naming(dialog.data):
+        async with rt.db.session() as session:
+            updates, answer = await picker.take_name(
+                session, dialog.data, typed, member, language, f"telegram:{user.id}"
+            )
+            dialog = await advance_dialog(session=session, dialog=dialog, step=step, **updates)
+        await message.reply_text(answer)
+        await _show_audience(rt, message, dialog, language, edit=False)
+        return
     when = dict(dialog.data.get("when", {}))
     if step == "send_at":
         at = parse_when(typed, rt.settings, message.date)
@@ -258,9 +268,9 @@ async def _dispatch(
         )
         return True
     if step == "languages" and action == "next":
-        dialog = await _advance(rt, dialog, "audience", view="main")
+        dialog = await _advance(rt, dialog, "audience", aud_view="main")
         return await _show_audience(rt, screen, dialog, language)
-    if step == "audience" and (action.startswith(("a:", "v:")) or action == "next"):
+    if step == "audience" and (action.startswith("a:") or action == "next"):
         if action == "next":
             async with rt.db.session() as session:
                 reach = await picker.reach_for(session, rt.settings, data["audience"], urgent=False)
@@ -269,13 +279,11 @@ async def _dispatch(
             await _advance(rt, dialog, "urgency")
             await show(screen, *urgency_screen(language), edit=True)
             return True
-        if action.startswith("a:"):
-            dialog = await _advance(
-                rt, dialog, "audience", audience=picker.apply_token(data["audience"], action[2:])
-            )
-        elif action[2:] in picker.VIEWS:
-            dialog = await _advance(rt, dialog, "audience", view=action[2:])
-        return await _show_audience(rt, screen, dialog, language)
+        async with rt.db.session() as session:
+            updates, notice = await picker.press(session, PICKER, data, action[2:], language)
+        dialog = await _advance(rt, dialog, "audience", **updates)
+        await _show_audience(rt, screen, dialog, language)
+        return notice or True
     if step == "urgency" and action in ("u:0", "u:1"):
         await _advance(rt, dialog, "when", urgent=action == "u:1")
         await show(screen, *when_screen(language), edit=True)
@@ -307,12 +315,28 @@ async def _advance(rt: Runtime, dialog: Dialog, step: str, **updates: Any) -> Di
         return await advance_dialog(session=session, dialog=dialog, step=step, **updates)
 
 
-async def _show_audience(rt: Runtime, screen: Message, dialog: Dialog, language: str) -> bool:
+async def _show_audience(
+    rt: Runtime, screen: Message, dialog: Dialog, language: str, *, edit: bool = True
+) -> bool:
+    def finish(_: object) -> list[list[Button]]:
+        return [
+            [
+                Button(t("broadcasts.continue", language), "bc:next"),
+                Button(t("broadcasts.cancel", language), "bc:cancel"),
+            ]
+        ]
+
     async with rt.db.session() as session:
         text, buttons = await picker.screen(
-            session, rt.settings, dialog.data["audience"], dialog.data.get("view", "main"), language
+            session,
+            rt.settings,
+            PICKER,
+            dialog.data,
+            language,
+            title=t("broadcasts.audience_title", language),
+            finish=finish,
         )
-    await show(screen, text, inline(buttons), edit=True)
+    await show(screen, text, inline(buttons), edit=edit)
     return True
 
 

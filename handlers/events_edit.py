@@ -16,11 +16,9 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
-from handlers.events_audience import audience_rows
+from handlers import audience_picker as picker
 from handlers.events_common import admin_member, answer_stale, chat_send
 from handlers.events_notify import apply_and_notify
-from handlers.events_render import markup
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
 from models.event_input import (
@@ -43,6 +41,16 @@ from models.members import Member
 ORDER = 60
 
 FLOW = "editevent"
+PICKER = picker.Picker("eve:aud")
+
+
+async def audience_screen(
+    rt: Runtime, session: AsyncSession, chosen: picker.Picker, data: dict[str, Any], language: str
+) -> tuple[str, list[list[Button]]]:
+    """The audience picker of /newevent and /editevent, ending with Done (n recipients)."""
+    title = t("events.ask_audience", language)
+    return await picker.done_screen(session, rt.settings, chosen, data, language, title=title)
+
 
 REMOVAL: dict[str, dict[str, Any]] = {
     "location": {"latitude": None, "longitude": None},
@@ -176,6 +184,18 @@ async def apply_typed(rt: Runtime, update: Update, dialog: Dialog, text: str) ->
     if member is None:
         return
     language = member.language
+    if dialog.step == "audience" and picker.is_naming(dialog.data):
+        async with rt.db.session() as session:
+            updates, answer = await picker.take_name(
+                session, dialog.data, text, member, language, "telegram"
+            )
+            dialog = await advance_dialog(
+                session=session, dialog=dialog, step="audience", **updates
+            )
+            screen_text, rows = await audience_screen(rt, session, PICKER, dialog.data, language)
+        await chat_send(update, answer, [])
+        await chat_send(update, screen_text, rows)
+        return
     async with rt.db.session() as session:
         event = await get_event(session=session, event_id=int(dialog.data["event_id"]), lock=True)
         if event is None:
@@ -251,11 +271,15 @@ async def on_edit_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         if event is None:
             return
         if parts[1] == "f" and dialog.step == "field" and parts[2] in FIELDS:
-            await advance_dialog(session=session, dialog=dialog, step=parts[2])
             if parts[2] == "audience":
-                rows = await audience_rows(rt, session, "eve", event.audience, language)
-                await chat_send(update, t("events.ask_audience", language), rows)
+                start = {"audience": dict(event.audience or {}), "aud_view": "main"}
+                dialog = await advance_dialog(
+                    session=session, dialog=dialog, step="audience", **start
+                )
+                text, rows = await audience_screen(rt, session, PICKER, dialog.data, language)
+                await chat_send(update, text, rows)
                 return
+            await advance_dialog(session=session, dialog=dialog, step=parts[2])
             prompt, rows = _edit_prompt(parts[2], language)
             await chat_send(update, prompt, rows)
             return
@@ -271,10 +295,15 @@ async def on_edit_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
             if parts[2] == "done":
                 await _apply(rt, update, session, event, {"audience": audience}, member, dialog)
                 return
-            audience = aud.toggle(audience, ":".join(parts[2:]))
-            await advance_dialog(session=session, dialog=dialog, step="audience", audience=audience)
-            rows = await audience_rows(rt, session, "eve", audience, language)
-            await query.edit_message_reply_markup(reply_markup=markup(rows))
+            token = ":".join(parts[2:])
+            updates, notice = await picker.press(session, PICKER, dialog.data, token, language)
+            dialog = await advance_dialog(
+                session=session, dialog=dialog, step="audience", **updates
+            )
+            text, rows = await audience_screen(rt, session, PICKER, dialog.data, language)
+            if notice:
+                await chat_send(update, notice, [])
+            await picker.edit_screen(query, text, rows)
             return
     await chat_send(update, t("events.step_over", language), [])
 

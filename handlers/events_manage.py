@@ -14,7 +14,7 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
+from handlers import audience_picker as picker
 from handlers.events_common import admin_member, chat_send
 from handlers.events_edit import start_edit
 from handlers.events_notify import (
@@ -58,8 +58,6 @@ async def admin_view(
     assert event.id is not None
     counts = await rsvp_counts(session=session, event=event)
     seat_counts = await seats.seat_counts(session=session, kind=SEAT_KIND, item_id=event.id)
-    communities = await aud.communities_of(session)
-    interests = aud.load_interests(rt.settings.interests_file)
     custom = event.reminders is not None
     reminders = ", ".join(reminders_of(event, rt.settings)) or "—"
     lines = [
@@ -79,7 +77,7 @@ async def admin_view(
         t(
             "events.admin_audience",
             language,
-            audience=aud.summary(event.audience, language, communities, interests),
+            audience=await picker.describe(session, rt.settings, event.audience, language),
         ),
         t(
             "events.admin_reminders_custom" if custom else "events.admin_reminders_default",

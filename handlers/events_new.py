@@ -20,12 +20,11 @@ from bot.i18n import LANGUAGE_NAMES, t
 from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
-from handlers.events_audience import audience_rows, count_audience
+from handlers import audience_picker as picker
 from handlers.events_common import admin_member, answer_stale, chat_send
-from handlers.events_edit import apply_typed
+from handlers.events_edit import apply_typed, audience_screen
 from handlers.events_notify import publish_and_announce
-from handlers.events_render import card, kind_label, markup
+from handlers.events_render import card, kind_label
 from models.base import utcnow
 from models.dialogs import Dialog, advance_dialog, end_dialog, get_dialog, start_dialog
 from models.event_input import parse_capacity, parse_coordinates, parse_end, parse_local_datetime
@@ -46,6 +45,7 @@ ORDER = 60
 FLOW = "newevent"
 OPTIONAL = {"location": "capacity", "capacity": "deadline", "deadline": "audience"}
 TRANSLATIONS = ("az", "ru", "en")
+PICKER = picker.Picker("evn:aud")
 
 
 def _prompt(step: str, data: dict[str, Any], language: str) -> str:
@@ -112,10 +112,8 @@ def draft_from(data: dict[str, Any]) -> EventDraft:
 async def _preview(rt: Runtime, session: AsyncSession, data: dict[str, Any], language: str) -> str:
     draft = draft_from(data)
     event = Event(**{k: v for k, v in vars(draft).items() if k != "reminders"})
-    communities = await aud.communities_of(session)
-    interests = aud.load_interests(rt.settings.interests_file)
     audience = draft.audience or {}
-    recipients = await count_audience(rt, session, audience, utcnow())
+    recipients = (await picker.reach_for(session, rt.settings, audience, urgent=False)).total
     reminders = ", ".join(default_reminders(draft.kind, rt.settings))
     return "\n".join(
         [
@@ -126,7 +124,7 @@ async def _preview(rt: Runtime, session: AsyncSession, data: dict[str, Any], lan
             t(
                 "events.preview_audience",
                 language,
-                audience=aud.summary(audience, language, communities, interests),
+                audience=await picker.describe(session, rt.settings, audience, language),
                 count=recipients,
             ),
             t("events.preview_reminders", language, reminders=reminders),
@@ -139,8 +137,8 @@ async def ask(rt: Runtime, update: Update, dialog: Dialog, language: str) -> Non
     data, step = dialog.data, dialog.step
     if step == "audience":
         async with rt.db.session() as session:
-            rows = await audience_rows(rt, session, "evn", data.get("audience") or {}, language)
-        await chat_send(update, _prompt(step, data, language), rows)
+            text, rows = await audience_screen(rt, session, PICKER, data, language)
+        await chat_send(update, text, rows)
         return
     if step == "preview":
         async with rt.db.session() as session:
@@ -232,6 +230,17 @@ async def on_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Di
     if member is None or message is None:
         return
     language = member.language
+    if dialog.step == "audience" and picker.is_naming(dialog.data):
+        async with rt.db.session() as session:
+            updates, answer = await picker.take_name(
+                session, dialog.data, message.text or "", member, language, "telegram"
+            )
+            dialog = await advance_dialog(
+                session=session, dialog=dialog, step="audience", **updates
+            )
+        await chat_send(update, answer, [])
+        await ask(rt, update, dialog, language)
+        return
     try:
         step, updates = _text_value(dialog.step, message.text or "", dialog.data, rt)
     except EventInputError as exc:
@@ -318,11 +327,12 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             if parts[2] == "done":
                 nxt = "preview"
             else:
-                audience = aud.toggle(data.get("audience") or {}, ":".join(parts[2:]))
-                await advance_dialog(session=session, dialog=dialog, step=step, audience=audience)
-                rows = await audience_rows(rt, session, "evn", audience, language)
-                await query.answer()
-                await query.edit_message_reply_markup(reply_markup=markup(rows))
+                token = ":".join(parts[2:])
+                updates, notice = await picker.press(session, PICKER, data, token, language)
+                dialog = await advance_dialog(session=session, dialog=dialog, step=step, **updates)
+                text, rows = await audience_screen(rt, session, PICKER, dialog.data, language)
+                await query.answer(notice)
+                await picker.edit_screen(query, text, rows)
                 return
         elif action in ("pub", "draft") and step == "preview":
             await _finish(rt, update, session, dialog, member, publish=action == "pub")

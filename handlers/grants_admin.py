@@ -13,9 +13,9 @@ from telegram import Update
 from bot.i18n import t
 from bot.outbound import Button
 from bot.runtime import Runtime
-from handlers import events_audience as aud
+from handlers import audience_picker as picker
 from handlers.grants_forms import chat_send
-from handlers.grants_notify import notify_cancel, publish_and_announce
+from handlers.grants_notify import cancel_and_notify, publish_and_announce
 from handlers.grants_render import card, error_text
 from models.base import utcnow
 from models.grants import (
@@ -26,7 +26,6 @@ from models.grants import (
     GrantStatus,
     get_call,
     info_sessions,
-    mark_cancelled,
     mark_closed,
 )
 from models.grants_applicants import ACTIVE, stage_counts
@@ -81,8 +80,6 @@ async def admin_view(
     assert call.id is not None
     sessions = await info_sessions(session=session, call=call)
     counts = await stage_counts(session=session, grant_id=call.id)
-    communities = await aud.communities_of(session)
-    interests = aud.load_interests(rt.settings.interests_file)
     stages = " · ".join(f"{stage_label(s, language)} {n}" for s, n in counts.items() if n)
     lines = [
         card(call, sessions, language, rt.settings, now),
@@ -90,7 +87,7 @@ async def admin_view(
         status_label(call, language),
         t("grants.admin_applicants", language, counts=stages or "0", code=call.code),
         t("grants.admin_audience", language,
-          audience=aud.summary(call.audience, language, communities, interests)),
+          audience=await picker.describe(session, rt.settings, call.audience, language)),
     ]  # fmt: skip
     rows: list[list[Button]] = []
     if call.status in (GrantStatus.DRAFT, GrantStatus.PUBLISHED):
@@ -141,9 +138,10 @@ async def life_cycle(
                 await mark_closed(session=session, call=call, actor=member, now=now)
                 note = t("grants.closed", language, code=call.code)
             else:
-                await mark_cancelled(session=session, call=call, actor=member, now=now)
-                told = await notify_cancel(rt, session, call, now)
+                told, sessions = await cancel_and_notify(rt, session, call, member, now)
                 note = t("grants.cancelled", language, code=call.code, told=told)
+                if sessions:
+                    note += "\n" + t("grants.cancelled_sessions", language, count=sessions)
     except (GrantInputError, GrantStateError) as exc:
         note = error_text(exc, language, rt.settings.tz)
     rt.delivery.wake()

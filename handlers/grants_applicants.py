@@ -19,12 +19,12 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
 from handlers.grants_forms import admin_member, chat_send
 from handlers.grants_notify import notify_stage
 from handlers.grants_render import error_text, short
 from models.audit import record_audit
 from models.base import utcnow
+from models.communities import list_communities
 from models.grants import GrantCall, GrantStateError, call_by_code, get_call
 from models.grants_applicants import (
     BULK,
@@ -63,7 +63,7 @@ async def list_view(
     async with rt.db.session() as session:
         people = await applicants_of(session=session, grant_id=call.id)
         counts = await stage_counts(session=session, grant_id=call.id)
-        communities = {c.id: c for c in await aud.communities_of(session)}
+        communities = {c.id: c for c in await list_communities(session=session)}
     pages = max(1, -(-len(people) // PAGE))
     page = min(max(page, 0), pages - 1)
     shown = people[page * PAGE : (page + 1) * PAGE]
@@ -273,7 +273,7 @@ async def send_applicants_csv(rt: Runtime, update: Update, member: Member, grant
         call = await get_call(session=session, grant_id=grant_id)
         if call is None:
             return
-        communities = {c.id: c for c in await aud.communities_of(session) if c.id is not None}
+        communities = {c.id: c for c in await list_communities(session=session) if c.id is not None}
         content = await applicants_csv(
             session=session, call=call, language=language, communities=communities,
             ages=(rt.settings.youth_min_age, rt.settings.youth_max_age), tz=rt.settings.tz,

@@ -19,7 +19,7 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
+from handlers import audience_picker as picker
 from handlers import grants_forms as forms
 from handlers.grants_admin import (
     FIELD_KEYS,
@@ -52,6 +52,7 @@ from models.grants_changes import NOTIFYING, apply_changes
 from models.members import Member
 
 ORDER = 60
+PICKER = picker.Picker(f"{P}:aud", can_save=False)
 FLOW = "editgrant"
 CLEARABLE = {"manual": {"manual_url": None}, "sessions": {}} | {
     name: {name: None} for name in PHASES if name not in REQUIRED_PHASES
@@ -93,16 +94,16 @@ async def _ask_field(
         if call is None:
             return
         step = dialog.step
+        text = _edit_prompt(step, dialog.data, call, language, rt)
         if step == "audience":
-            rows = await aud.audience_rows(
-                rt, session, P, dialog.data.get("audience") or {}, language
+            text, rows = await picker.done_screen(
+                session, rt.settings, PICKER, dialog.data, language, title=text
             )
         else:
             rows = forms.step_buttons(P, step, dialog.data, language, rt)
     if step in ("manual", "sessions", *forms.OPTIONAL_PHASES):
         rows = [[Button(t("grants.btn_clear", language), f"{P}:skip")]]
     rows.append([Button(t("grants.btn_back", language), f"{P}:stop")])
-    text = _edit_prompt(step, dialog.data, call, language, rt)
     await chat_send(update, f"{note}\n\n{text}" if note else text, rows)
 
 
@@ -258,14 +259,20 @@ async def _in_dialog(
         await query.edit_message_reply_markup(reply_markup=markup(rows))
         return
     if action == "aud" and step == "audience" and parts[2] != "done":
-        audience = aud.toggle(data.get("audience") or {}, ":".join(parts[2:-1]))
         async with rt.db.session() as session:
             fresh = await get_dialog(session=session, channel="telegram", address=address)
-            if fresh is not None:
-                await advance_dialog(session=session, dialog=fresh, step=step, audience=audience)
-            rows = await aud.audience_rows(rt, session, P, audience, language)
-        rows.append([Button(t("grants.btn_back", language), f"{P}:stop")])
-        await query.edit_message_reply_markup(reply_markup=markup(rows))
+            call = await get_call(session=session, grant_id=grant_id)
+            if fresh is None or call is None:
+                return
+            token = ":".join(parts[2:-1])
+            updates, _ = await picker.press(session, PICKER, fresh.data, token, language)
+            fresh = await advance_dialog(session=session, dialog=fresh, step=step, **updates)
+            title = _edit_prompt(step, fresh.data, call, language, rt)
+            back = [[Button(t("grants.btn_back", language), f"{P}:stop")]]
+            text, rows = await picker.done_screen(
+                session, rt.settings, PICKER, fresh.data, language, title=title, extra=back
+            )
+        await picker.edit_screen(query, text, rows)
         return
     if action == "tr" and step == "translations" and parts[2] in forms.TRANSLATIONS:
         async with rt.db.session() as session:

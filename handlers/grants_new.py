@@ -24,7 +24,7 @@ from bot.i18n import t
 from bot.outbound import Button
 from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
+from handlers import audience_picker as picker
 from handlers import grants_forms as forms
 from handlers.grants_forms import admin_member, answer_stale, chat_send
 from handlers.grants_notify import publish_and_announce
@@ -48,6 +48,7 @@ from models.members import Member
 ORDER = 60
 FLOW = "newgrant"
 P = "grn"  # callback prefix
+PICKER = picker.Picker(f"{P}:aud", can_save=False)
 NEXT = {
     "title": "description", "description": "translations", "tr_title": "tr_description",
     "tr_description": "translations", "translations": "priorities", "priorities": "types",
@@ -87,9 +88,7 @@ async def _preview(rt: Runtime, session: AsyncSession, data: dict[str, Any], lan
     fields = {k: v for k, v in vars(draft).items() if k != "info_sessions"}
     call = GrantCall(**fields, status="draft")
     sessions = [e for i in draft.info_sessions if (e := await session.get(Event, i)) is not None]
-    communities = await aud.communities_of(session)
-    interests = aud.load_interests(rt.settings.interests_file)
-    count = await aud.count_audience(rt, session, draft.audience, utcnow())
+    count = (await picker.reach_for(session, rt.settings, draft.audience, urgent=False)).total
     return "\n".join(
         [
             t("grants.preview_head", language),
@@ -99,7 +98,7 @@ async def _preview(rt: Runtime, session: AsyncSession, data: dict[str, Any], lan
             t(
                 "grants.preview_audience",
                 language,
-                audience=aud.summary(draft.audience, language, communities, interests),
+                audience=await picker.describe(session, rt.settings, draft.audience, language),
                 count=count,
             ),
         ]
@@ -116,8 +115,11 @@ async def ask(rt: Runtime, update: Update, dialog: Dialog, language: str, note: 
     head = f"{note}\n\n" if note else ""
     if step == "audience":
         async with rt.db.session() as session:
-            rows = await aud.audience_rows(rt, session, P, data.get("audience") or {}, language)
-        await chat_send(update, head + forms.prompt(step, data, language), rows)
+            title = head + forms.prompt(step, data, language)
+            text, rows = await picker.done_screen(
+                session, rt.settings, PICKER, data, language, title=title
+            )
+        await chat_send(update, text, rows)
         return
     if step == "preview":
         async with rt.db.session() as session:
@@ -245,6 +247,7 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     language, parts = member.language, [*query.data.split(":"), ""]
     action = parts[1]
     redraw: list[list[Button]] | None = None
+    screen: tuple[str, list[list[Button]]] = ("", [])
     async with rt.db.session() as session:
         dialog = await get_dialog(session=session, channel="telegram", address=str(user.id))
         if dialog is None or dialog.flow != FLOW:
@@ -255,10 +258,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         elif action in ("pub", "draft") and dialog.step == "preview":
             outcome = action
         elif action == "aud" and dialog.step == "audience" and parts[2] != "done":
-            audience = aud.toggle(dialog.data.get("audience") or {}, ":".join(parts[2:-1]))
-            await advance_dialog(session=session, dialog=dialog, step="audience", audience=audience)
-            redraw = await aud.audience_rows(rt, session, P, audience, language)
-            outcome = "redraw"
+            token = ":".join(parts[2:-1])
+            updates, _ = await picker.press(session, PICKER, dialog.data, token, language)
+            dialog = await advance_dialog(
+                session=session, dialog=dialog, step="audience", **updates
+            )
+            title = forms.prompt("audience", dialog.data, language)
+            screen = await picker.done_screen(
+                session, rt.settings, PICKER, dialog.data, language, title=title
+            )
+            outcome = "picker"
         elif action == "aud" and dialog.step == "audience":
             dialog = await advance_dialog(session=session, dialog=dialog, step="preview")
             outcome = "ask"
@@ -284,6 +293,9 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     elif outcome in ("pub", "draft"):
         assert dialog is not None
         await _finish(rt, update, dialog, member, publish=outcome == "pub")
+    elif outcome == "picker":
+        await query.answer()
+        await picker.edit_screen(query, *screen)
     elif outcome == "redraw":
         await query.answer()
         await query.edit_message_reply_markup(reply_markup=markup(redraw or []))

@@ -21,11 +21,10 @@ from bot.roles import (
     telegram_member,
 )
 from bot.runtime import Runtime, runtime_of
-from handlers import events_audience as aud
 from handlers.grants_applicants import send_applicants_csv
 from handlers.grants_forms import admin_member, chat_send
 from models.audit import record_audit
-from models.communities import Community
+from models.communities import Community, list_communities
 from models.grants import GrantCall, GrantStatus, call_by_code, get_call, list_calls
 from models.grants_labels import dimension_label, group_label
 from models.grants_reports import DIMENSIONS, Funnel, GrantCounts, counts_csv, grant_counts
@@ -105,7 +104,7 @@ async def grantstats_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
                 text = t("grants.unknown_code", language, code=args[0].upper())
             else:
                 counts = await grant_counts(session=session, call=one)
-                communities = {c.id: c for c in await aud.communities_of(session) if c.id}
+                communities = {c.id: c for c in await list_communities(session=session) if c.id}
                 text = counts_text(one, counts, language, communities, rt)
                 rows = [[Button(t("grants.btn_csv_counts", language), f"{P}:csv:{one.id}")]]
     await chat_send(update, text, rows)
@@ -118,7 +117,7 @@ async def send_counts_csv(rt: Runtime, update: Update, member: Member, grant_id:
         if call is None:
             return
         counts = await grant_counts(session=session, call=call)
-        communities = {c.id: c for c in await aud.communities_of(session) if c.id is not None}
+        communities = {c.id: c for c in await list_communities(session=session) if c.id is not None}
         await record_audit(
             session=session, action="grant.export_counts", actor_member_id=member.id,
             actor_label=f"member:{member.id}", target=f"grant:{call.id}",

@@ -21,8 +21,8 @@ from bot.outbound import Button
 from bot.roles import Access, _language_of, add_command
 from bot.runtime import Runtime, runtime_of
 from bot.senders import keyboard
-from handlers import polls_audience as aud
-from handlers.polls_create_screens import FLOW, screen
+from handlers import audience_picker as picker
+from handlers.polls_create_screens import FLOW, PICKER, screen
 from handlers.polls_jobs import queue_ballots
 from handlers.polls_render import when
 from handlers.polls_when import parse_closing
@@ -166,6 +166,11 @@ async def on_text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialo
                     step=next_step(dialog, "closing"),
                     closes_at=moment.isoformat(),
                 )
+        elif dialog.step == "audience" and picker.is_naming(dialog.data):
+            updates, problem = await picker.take_name(
+                session, dialog.data, text, member, language, f"telegram:{user.id}"
+            )
+            await advance_dialog(session=session, dialog=dialog, step="audience", **updates)
         else:
             problem = t("polls.np_use_buttons", language)
         screen_text, buttons = await screen(rt, session, dialog, language)
@@ -232,7 +237,7 @@ async def apply_button(
         await advance_dialog(session=session, dialog=dialog, step="privacy", multiple=arg == "n")
     elif verb == "p" and step == "privacy":
         await advance_dialog(session=session, dialog=dialog, step="audience", anonymous=arg == "a")
-    elif verb == "a" and step in ("audience", "aud_comm", "aud_sect", "aud_int"):
+    elif verb == "a" and step == "audience":
         return await audience_button(rt, session, dialog, arg or "", language)
     elif verb == "c" and step == "closing" and arg and arg.isdigit():
         moment = utcnow() + timedelta(minutes=int(arg))
@@ -264,29 +269,18 @@ async def apply_button(
 async def audience_button(
     rt: Runtime, session: AsyncSession, dialog: Dialog, arg: str, language: str
 ) -> str | None:
-    action, _, value = arg.partition(":")
-    audience = Audience.from_json(dialog.data.get("audience"))
-    if action == "c":
-        await advance_dialog(session=session, dialog=dialog, step="aud_comm")
-    elif action == "s":
-        await advance_dialog(session=session, dialog=dialog, step="aud_sect")
-    elif action == "i":
-        await advance_dialog(session=session, dialog=dialog, step="aud_int")
-    elif action == "back":
-        await advance_dialog(session=session, dialog=dialog, step="audience")
-    elif action == "next":
-        found = await aud.reach(
-            session=session, audience=audience, now=utcnow(), settings=rt.settings
+    """A press in the audience picker (np:a:<token>), or Next."""
+    if arg == "next":
+        found = await picker.reach_for(
+            session, rt.settings, dialog.data.get("audience"), urgent=False
         )
         if found.total == 0:
             return t("polls.aud_empty", language)
         await advance_dialog(session=session, dialog=dialog, step=next_step(dialog, "audience"))
-    else:
-        changed = aud.change(audience, action, value or None)
-        await advance_dialog(
-            session=session, dialog=dialog, step=dialog.step, audience=changed.to_json()
-        )
-    return None
+        return None
+    updates, notice = await picker.press(session, PICKER, dialog.data, arg, language)
+    await advance_dialog(session=session, dialog=dialog, step="audience", **updates)
+    return notice
 
 
 async def send_poll(

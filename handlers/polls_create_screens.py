@@ -12,15 +12,14 @@ from bot.outbound import Button, quiet_until, with_stop_line
 from bot.runtime import Runtime
 from bot.sms.encoding import sms_info
 from bot.sms.translit import to_latin_sms
-from handlers import polls_audience as aud
-from handlers.polls_jobs import communities_by_id
+from handlers import audience_picker as picker
 from handlers.polls_render import ballot_text, option_label, sms_ballot, when
-from models.audiences import Audience
 from models.base import utcnow
 from models.dialogs import Dialog
 from models.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, Poll, reminder_time
 
 FLOW = "newpoll"
+PICKER = picker.Picker("np:a")
 QUICK_CLOSING = (
     ("polls.np_in_hour", 60),
     ("polls.np_in_day", 1440),
@@ -84,24 +83,19 @@ async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: s
             ],
             _cancel(language),
         ]
-    if step in ("audience", "aud_comm", "aud_sect", "aud_int"):
-        audience = Audience.from_json(data.get("audience"))
-        communities = await communities_by_id(session)
-        youth = (rt.settings.youth_min_age, rt.settings.youth_max_age)
-        found = await aud.reach(session=session, audience=audience, now=now, settings=rt.settings)
-        text = t(
-            "polls.np_audience",
+    if step == "audience":
+        return await picker.screen(
+            session,
+            rt.settings,
+            PICKER,
+            data,
             language,
-            summary=aud.summary(audience, language, communities, youth, rt.settings),
-            count=aud.reach_text(found, language),
+            title=t("polls.np_audience", language),
+            finish=lambda _: [
+                [Button(t("polls.np_next", language), PICKER.data("next"))],
+                _cancel(language),
+            ],
         )
-        if step == "aud_comm":
-            return text, aud.community_buttons(audience, language, communities)
-        if step == "aud_sect":
-            return text, aud.sector_buttons(audience, language)
-        if step == "aud_int":
-            return text, aud.interest_buttons(audience, language, rt.settings)
-        return text, [*aud.main_buttons(audience, language), _cancel(language)]
     if step == "closing":
         quick = [Button(t(key, language), f"np:c:{minutes}") for key, minutes in QUICK_CLOSING]
         return t("polls.np_closing", language), [quick[:2], quick[2:], _cancel(language)]
@@ -126,10 +120,7 @@ async def preview(
 ) -> Screen:
     settings = rt.settings
     poll = _draft_poll(data, now)
-    audience = Audience.from_json(data.get("audience"))
-    communities = await communities_by_id(session)
-    youth = (settings.youth_min_age, settings.youth_max_age)
-    found = await aud.reach(session=session, audience=audience, now=now, settings=settings)
+    found = await picker.reach_for(session, settings, data.get("audience"), urgent=False)
     sms = with_stop_line(sms_ballot(poll, language, settings), language, "sms")  # as sent
     reminder = poll.reminder_at
     if rt.scheduler is not None:  # moved out of quiet hours and holidays, as it will be
@@ -138,8 +129,8 @@ async def preview(
     summary = t(
         "polls.np_summary",
         language,
-        audience=aud.summary(audience, language, communities, youth, settings),
-        count=aud.reach_text(found, language),
+        audience=await picker.describe(session, settings, data.get("audience"), language),
+        count=picker.reach_line(found, language),
         closes=when(poll.closes_at, language, settings),
         reminder=when(reminder, language, settings),
         kind=t("polls.np_multiple" if poll.multiple else "polls.np_single", language),

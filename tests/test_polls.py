@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import select
 
 from bot.runtime import Runtime
-from handlers import polls_audience as aud
 from handlers.polls_chart import chart_data, georgian_font_path, render_chart
 from handlers.polls_when import parse_closing
 from models.audiences import Audience
@@ -207,19 +206,6 @@ async def test_named_ballots_keep_who_voted_how_and_when(rt: Runtime) -> None:
         await vote(session, poll, nino, 3, channel="sms")
         ballot = (await session.execute(select(PollBallot))).scalars().one()
     assert (ballot.member_id, ballot.channel, ballot.choices) == (nino.id, "sms", [3])
-
-
-async def test_the_audience_picker_toggles_segments_and_counts_who_is_reached(rt: Runtime) -> None:
-    async with rt.db.session() as session:
-        await make_member(session, interests=["tourism"], telegram=False)
-        await make_member(session, interests=["agriculture"], community="kabali")
-        audience = aud.change(aud.change(Audience(), "ti", "tourism"), "g", None)
-        found = await aud.reach(session=session, audience=audience, now=T0, settings=rt.settings)
-        assert (found.total, found.sms) == (1, 1)
-        text = aud.summary(audience, "en", {}, YOUTH, rt.settings)
-    assert audience.interests == ["tourism"] and audience.genders == ["female"]
-    assert text == "interests: Tourism; women only"
-    assert aud.change(audience, "all", None) == Audience()
 
 
 async def test_quick_presses_and_a_close_at_the_same_moment_stay_consistent(rt: Runtime) -> None:

@@ -59,13 +59,13 @@ async def test_the_secretary_creates_a_poll_step_by_step(bot: RunningBot) -> Non
     await bot.tg.wait_until(lambda: "ნაბიჯი 4/8" in tamar.last().text)
     await tamar.press("🕶 ანონიმური")
     await bot.tg.wait_until(lambda: "ნაბიჯი 5/8" in tamar.last().text)
-    assert "3 წევრი: 3 Telegram-ით, 0 SMS-ით, 0 მიუწვდომელი" in tamar.last().text
-    await tamar.press("თემები…")
+    assert "მიმღები: 3 — Telegram 3 · SMS 0 · მიუწვდომელი 0" in tamar.last().text
+    await tamar.press("თემები")
     await bot.tg.wait_until(lambda: "კაბალი" in tamar.last().labels)
     await tamar.press("კაბალი")
-    await bot.tg.wait_until(lambda: "1 წევრი:" in tamar.last().text)
-    assert "თემები: კაბალი" in tamar.last().text
-    await tamar.press("← უკან")
+    await bot.tg.wait_until(lambda: "მიმღები: 1 —" in tamar.last().text)
+    assert "აუდიტორია: კაბალი" in tamar.last().text
+    await tamar.press("« უკან")
     await bot.tg.wait_until(lambda: "შემდეგი ➜" in tamar.last().labels)
     await tamar.press("შემდეგი ➜")
     await bot.tg.wait_until(lambda: "ნაბიჯი 6/8" in tamar.last().text)
@@ -79,7 +79,7 @@ async def test_the_secretary_creates_a_poll_step_by_step(bot: RunningBot) -> Non
     await bot.tg.wait_until(lambda: "წინასწარი ნახვა" in tamar.last().text)
     preview = tamar.last().text
     assert "P?: რომელი თარიღი გაწყობთ? 1) 3 დეკემბერი 2) 5 დეკემბერი 3) 10 დეკემბერი" in preview
-    assert "აუდიტორია: თემები: კაბალი" in preview and "🕶 ანონიმური" in preview
+    assert "აუდიტორია: კაბალი" in preview and "🕶 ანონიმური" in preview
 
     await tamar.press("✅ გაგზავნა")
     await bot.tg.wait_until(lambda: "✅ P" in tamar.last().text)
