@@ -15,7 +15,7 @@ from bot.outbound import Button
 from bot.runtime import Runtime
 from handlers import audience_picker as picker
 from handlers.grants_forms import chat_send
-from handlers.grants_notify import notify_cancel, publish_and_announce
+from handlers.grants_notify import cancel_and_notify, publish_and_announce
 from handlers.grants_render import card, error_text
 from models.base import utcnow
 from models.grants import (
@@ -26,7 +26,6 @@ from models.grants import (
     GrantStatus,
     get_call,
     info_sessions,
-    mark_cancelled,
     mark_closed,
 )
 from models.grants_applicants import ACTIVE, stage_counts
@@ -139,9 +138,10 @@ async def life_cycle(
                 await mark_closed(session=session, call=call, actor=member, now=now)
                 note = t("grants.closed", language, code=call.code)
             else:
-                await mark_cancelled(session=session, call=call, actor=member, now=now)
-                told = await notify_cancel(rt, session, call, now)
+                told, sessions = await cancel_and_notify(rt, session, call, member, now)
                 note = t("grants.cancelled", language, code=call.code, told=told)
+                if sessions:
+                    note += "\n" + t("grants.cancelled_sessions", language, count=sessions)
     except (GrantInputError, GrantStateError) as exc:
         note = error_text(exc, language, rt.settings.tz)
     rt.delivery.wake()

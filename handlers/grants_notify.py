@@ -17,11 +17,20 @@ from sqlmodel import col, select
 
 from bot.outbound import queue_for_member
 from bot.runtime import Runtime
+from handlers.events_notify import notify_cancel as notify_event_cancel
 from handlers.events_notify import publish_and_announce as publish_event
 from handlers.grants_render import announcement, cancel_notice, change_notice, stage_notice
 from models.audiences import select_members
 from models.events import EventInputError, EventStateError, EventStatus
-from models.grants import GrantCall, info_sessions, mark_published
+from models.events import mark_cancelled as cancel_event
+from models.grants import (
+    GrantCall,
+    GrantInfoSession,
+    GrantStatus,
+    info_sessions,
+    mark_cancelled,
+    mark_published,
+)
 from models.grants_applicants import GrantApplicant, active_applicants
 from models.members import Member
 from models.outbox import OutboxMessage, Priority
@@ -163,3 +172,39 @@ async def notify_cancel(rt: Runtime, session: AsyncSession, call: GrantCall, now
         )
         count += bool(rows)
     return count
+
+
+async def cancel_and_notify(
+    rt: Runtime, session: AsyncSession, call: GrantCall, actor: Member | None, now: datetime
+) -> tuple[int, int]:
+    """Cancel the call (Telegram and web alike): every applicant is told, and its info
+    sessions still to come are cancelled too (their RSVPs told), unless another live call
+    shares them. Returns (applicants told, info sessions cancelled)."""
+    await mark_cancelled(session=session, call=call, actor=actor, now=now)
+    told = await notify_cancel(rt, session, call, now)
+    cancelled = 0
+    for event in await info_sessions(session=session, call=call):
+        if event.status not in (EventStatus.DRAFT, EventStatus.PUBLISHED) or event.starts_at <= now:
+            continue
+        if await _shared_with_a_live_call(session, event.id or 0, call.id or 0):
+            continue
+        was_published = event.status == EventStatus.PUBLISHED
+        await cancel_event(session=session, event=event, actor=actor, now=now)
+        if was_published:
+            await notify_event_cancel(rt, session, event, now)
+        cancelled += 1
+    return told, cancelled
+
+
+async def _shared_with_a_live_call(session: AsyncSession, event_id: int, call_id: int) -> bool:
+    live = (GrantStatus.DRAFT, GrantStatus.PUBLISHED)
+    query = (
+        select(GrantInfoSession.id)
+        .join(GrantCall, col(GrantCall.id) == col(GrantInfoSession.grant_id))
+        .where(
+            col(GrantInfoSession.event_id) == event_id,
+            col(GrantInfoSession.grant_id) != call_id,
+            col(GrantCall.status).in_(live),
+        )
+    )
+    return (await session.execute(query)).first() is not None

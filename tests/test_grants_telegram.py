@@ -15,6 +15,7 @@ from bot.i18n import t
 from models.audit import AuditLog
 from models.base import utcnow
 from models.dialogs import Dialog
+from models.event_rsvps import answer_rsvp
 from models.events import Event, EventDraft, create_event
 from models.grants import GrantCall
 from models.grants_applicants import GrantApplicant
@@ -349,3 +350,50 @@ async def test_an_intent_left_for_a_day_does_not_swallow_later_messages(bot: Run
     await villager.send("ხიდი ჩამოინგრა კაბალში")
     assert (await villager.reply(QUEUED)).text == t("core.unknown_text", "ka")
     assert await applicant_row(bot.rt, member) is None
+
+
+async def test_cancelling_a_call_cancels_its_coming_info_sessions_but_not_shared_ones(
+    bot: RunningBot,
+) -> None:
+    # Tamar hears no announcements, so her chat holds only the card and its answers.
+    tamar, _ = await tg_member(bot, role=Role.SECRETARIAT, consent_announcements=False)
+    villager, member = await tg_member(bot)
+    now = utcnow()
+
+    async def info_session(days: int, title: str) -> Event:
+        starts = now + timedelta(days=days)
+        async with bot.rt.db.session() as session:
+            return await create_event(
+                session=session,
+                draft=EventDraft(kind="info_session", title={"ka": title}, description={},
+                                 starts_at=starts, ends_at=starts + timedelta(hours=2),
+                                 place="კაბალი"),
+                actor=None, now=now,
+            )  # fmt: skip
+
+    own = await info_session(5, "საინფორმაციო შეხვედრა კაბალში")
+    shared = await info_session(6, "საინფორმაციო შეხვედრა ლაგოდეხში")
+    call = await published(bot.rt, info_sessions=[own.id or 0, shared.id or 0])
+    await published(bot.rt, info_sessions=[shared.id or 0])  # another call keeps it
+    async with bot.rt.db.session() as session:
+        fresh = await session.get(Event, own.id)
+        assert fresh is not None and fresh.status == "published"
+        await answer_rsvp(
+            session=session, event=fresh, member=member, answer="going", channel="telegram",
+            settings=bot.settings, now=utcnow(),
+        )  # fmt: skip
+
+    await tamar.send(f"/editgrant {call.code}")
+    await tamar.reply(QUEUED)
+    await tamar.press("❌ კონკურსის გაუქმება")
+    await tamar.reply(QUEUED)
+    await tamar.press("❌ კონკურსის გაუქმება")
+    done = (await tamar.reply(QUEUED)).text
+    assert "გაუქმდა ამ კონკურსის მომავალი საინფორმაციო შეხვედრებიც: 1" in done
+    async with bot.rt.db.session() as session:
+        statuses = {e.id: e.status for e in (await session.execute(select(Event))).scalars()}
+    assert statuses == {own.id: "cancelled", shared.id: "published"}
+    await bot.tg.wait_until(
+        lambda: any("გაუქმ" in m.text and "კაბალში" in m.text for m in villager.inbox),
+        QUEUED,
+    )
