@@ -4,6 +4,7 @@ proposer is told, and the team with contacts is for the secretariat only."""
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -180,3 +181,122 @@ async def test_the_texts_of_an_initiative_are_edited_in_every_language(
     assert [e.details["language"] for e in edits] == ["az"]  # nothing of the refused form
     forged = await web.post(f"/admin/youth/{initiative_id}/edit", texts, csrf="forged")
     assert forged.status_code == 403
+
+
+async def an_open_initiative_with_a_reserve(rt: Runtime) -> tuple[int, int]:
+    """Team size 1: one young member in the team, one on the reserve list."""
+    initiative_id, _ = await a_proposal(rt)
+    now = utcnow()
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        assert initiative is not None
+        initiative.status, initiative.target_size = InitiativeStatus.OPEN, 1
+        session.add(initiative)
+        for name in ("ლუკა", "ნინო"):
+            person = await make_member(session, name=name, birth_year=now.year - 18)
+            await sign_up(session=session, initiative=initiative, member=person,
+                          band=Band(14, 29), now=now, channel="sms")  # fmt: skip
+        assert person.id is not None
+        return initiative_id, person.id
+
+
+def edit_form(**overrides: str | list[str]) -> dict[str, str | list[str]]:
+    """a_proposal's dates as the form shows them (days in Tbilisi), a larger team, a skill."""
+    now = utcnow().astimezone(ZoneInfo("Asia/Tbilisi"))
+    values: dict[str, str | list[str]] = {
+        "title_ka": "პარკის დასუფთავება", "description_ka": "შაბათს, ლაგოდეხის პარკში",
+        "size": "3", "deadline": (now + timedelta(days=10)).date().isoformat(),
+        "start": (now + timedelta(days=12)).date().isoformat(), "community": "",
+        "skills": ["ecology"], "helpers": "on",
+    }  # fmt: skip
+    values.update(overrides)
+    return values
+
+
+async def test_the_team_size_and_dates_are_edited_on_the_web(
+    rt: Runtime, browser: Browser, board: Browser
+) -> None:
+    initiative_id, reserve_id = await an_open_initiative_with_a_reserve(rt)
+    web = await secretary_browser(rt, browser)
+    form = text_of(await web.get(f"/admin/youth/{initiative_id}/edit"))
+    assert "გუნდის ზომა ვერ იქნება ახლანდელ გუნდზე ნაკლები" in form
+    assert (await board.get(f"/admin/youth/{initiative_id}/edit")).status_code == 403
+    assert (await board.post(f"/admin/youth/{initiative_id}/edit", edit_form())).status_code == 403
+    forged = await web.post(f"/admin/youth/{initiative_id}/edit", edit_form(), csrf="forged")
+    assert forged.status_code == 403
+    # Below the team (1 in it): refused, and nothing of the form is saved.
+    smaller = await web.post(
+        f"/admin/youth/{initiative_id}/edit", edit_form(size="0", title_en="Park clean-up")
+    )
+    assert smaller.status_code == 400 and "1-დან 200-მდე" in text_of(smaller)
+    saved = await web.post(f"/admin/youth/{initiative_id}/edit", edit_form())
+    assert saved.status_code == 303, text_of(saved)
+    assert saved.headers["location"].endswith("?done=saved&promoted=1")
+    page = text_of(await web.get(saved.headers["location"]))
+    assert "სარეზერვო სიიდან გუნდში გადავიდა 1" in page
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        told = (
+            (
+                await session.execute(
+                    select(OutboxMessage.text).where(OutboxMessage.member_id == reserve_id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        updates = (
+            (await session.execute(select(AuditLog).where(AuditLog.action == "youth.updated")))
+            .scalars()
+            .all()
+        )
+    assert initiative is not None and initiative.target_size == 3
+    assert initiative.title == {"ka": "პარკის დასუფთავება"}  # the refused form saved nothing
+    assert initiative.skills == ["ecology"] and initiative.allows_non_youth
+    assert initiative.status == InitiativeStatus.OPEN
+    assert any("ადგილი გათავისუფლდა" in text for text in told)
+    assert len(updates) == 1 and updates[0].details["changes"]["target_size"] == [1, 3]
+    assert "signup_deadline" not in updates[0].details["changes"]  # the same day: unchanged
+
+
+async def test_a_date_on_a_holiday_is_saved_with_a_warning(rt: Runtime, browser: Browser) -> None:
+    initiative_id, _ = await an_open_initiative_with_a_reserve(rt)
+    web = await secretary_browser(rt, browser)
+    await web.get(f"/admin/youth/{initiative_id}/edit")
+    saved = await web.post(
+        f"/admin/youth/{initiative_id}/edit",
+        edit_form(size="1", deadline="2099-12-20", start="2100-01-07"),
+    )
+    assert saved.status_code == 303 and "warn=starts_at" in saved.headers["location"]
+    page = text_of(await web.get(saved.headers["location"]))
+    assert "7 იანვარი 2100" in page and "შობა" in page
+    backwards = await web.post(
+        f"/admin/youth/{initiative_id}/edit",
+        edit_form(size="1", deadline="2100-01-10", start="2100-01-07"),
+    )
+    assert backwards.status_code == 400
+
+
+async def test_simulated_sign_ups_are_not_in_the_web_numbers(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    initiative_id, _ = await a_proposal(rt)
+    now = utcnow()
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        assert initiative is not None
+        initiative.status = InitiativeStatus.OPEN
+        session.add(initiative)
+        sim = await make_member(session, name="Sim", birth_year=now.year - 18,
+                                phone="+995500000009", telegram=False)  # fmt: skip
+        await sign_up(session=session, initiative=initiative, member=sim, band=Band(14, 29),
+                      now=now, channel="sms")  # fmt: skip
+    page = text_of(await secretariat.get(f"/admin/youth/{initiative_id}"))
+    assert "Sim" not in page
+    team = await secretariat.get(f"/admin/youth/{initiative_id}/team.csv")
+    assert "+995500000009" not in team.text
+    async with rt.db.session() as session:
+        from models.youth_signups import participation
+
+        numbers = await participation(session=session, now=now)
+    assert numbers.signups == 0

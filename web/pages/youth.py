@@ -20,6 +20,7 @@ from handlers.youth_notify import tell_proposer
 from models.audit import record_audit
 from models.base import utcnow
 from models.communities import list_communities
+from models.holidays import holiday_warning
 from models.youth import (
     YouthRefused,
     approve_proposal,
@@ -59,9 +60,18 @@ async def initiative_page(request: Request, staff: Staff) -> Response:
                 session=session, action="youth.team_viewed", actor_member_id=staff.member_id,
                 actor_label=staff.actor_label, target=f"youth:{initiative.id}",
             )  # fmt: skip
+    settings = runtime(request).settings
+    warned = request.query_params.get("warn", "").split(",")
+    holiday_warnings = [
+        warning
+        for name in ("signup_deadline", "starts_at")
+        if name in warned
+        and (warning := holiday_warning(getattr(initiative, name), staff.language, settings))
+    ]  # a date just saved on a public holiday: the scheduler's warning, as in the bot
     return await render(
         request, staff, "initiative.html", i=initiative, people=people, skill_label=skill_label,
         t_member=t, done=request.query_params.get("done"), error=request.query_params.get("error"),
+        holiday_warnings=holiday_warnings,
     )  # fmt: skip
 
 
