@@ -249,3 +249,67 @@ async def test_a_simulated_applicant_is_in_no_count_list_or_csv(
         call = await session.get(GrantCall, call_id)
         assert call is not None
         assert (await grant_counts(session=session, call=call)).total.interested == 1
+
+
+async def test_cancelling_a_call_on_the_web_is_confirmed_and_tells_the_applicants(
+    rt: Runtime, secretariat: Browser, board: Browser
+) -> None:
+    call_id, _, farmer_id = await open_call_with_applicant(rt)
+    page = text_of(await secretariat.get(f"/admin/grants/{call_id}"))
+    assert "კონკურსის გაუქმება" in page and "1 აქტიურ განმცხადებელს" in page
+    assert "კონკურსის დახურვა" in page
+    # The board reads only; a forged token is refused; no tick: nothing happens.
+    await board.get(f"/admin/grants/{call_id}")
+    refused = await board.post(f"/admin/grants/{call_id}/cancel", {"confirm": "yes"})
+    assert refused.status_code == 403
+    forged = await secretariat.post(f"/admin/grants/{call_id}/cancel", {"confirm": "yes"},
+                                    csrf="forged")  # fmt: skip
+    assert forged.status_code == 403
+    unticked = await secretariat.post(f"/admin/grants/{call_id}/cancel")
+    assert unticked.headers["location"].endswith("?error=confirm")
+    assert "ჯერ მონიშნეთ დადასტურება" in text_of(
+        await secretariat.get(unticked.headers["location"])
+    )
+    async with rt.db.session() as session:
+        assert (await session.get(GrantCall, call_id)).status == "published"  # type: ignore[union-attr]
+    cancelled = await secretariat.post(f"/admin/grants/{call_id}/cancel", {"confirm": "yes"})
+    assert cancelled.headers["location"].endswith("?done=cancelled&told=1&sessions=0")
+    shown = text_of(await secretariat.get(cancelled.headers["location"]))
+    assert "კონკურსი გაუქმდა; შეტყობინება მიიღო 1 განმცხადებელმა" in shown
+    assert "კონკურსის გაუქმება" not in shown  # nothing left to cancel
+    async with rt.db.session() as session:
+        call = await session.get(GrantCall, call_id)
+        actions = list((await session.execute(select(AuditLog.action))).scalars())
+    assert call is not None and call.status == "cancelled" and call.cancelled_at is not None
+    assert "grant.cancel" in actions and "web.acted" in actions  # a stand-alone account
+    assert "grant.cancelled" in await outbox_kinds(rt, farmer_id)  # the Telegram flow's notice
+    again = await secretariat.post(f"/admin/grants/{call_id}/cancel", {"confirm": "yes"})
+    assert again.headers["location"].endswith("?error=grants.err_is_cancelled")
+
+
+async def test_closing_a_call_on_the_web_ends_the_competition(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    call_id, _, farmer_id = await open_call_with_applicant(rt)
+    await secretariat.get(f"/admin/grants/{call_id}")
+    unticked = await secretariat.post(f"/admin/grants/{call_id}/close")
+    assert unticked.headers["location"].endswith("?error=confirm")
+    closed = await secretariat.post(f"/admin/grants/{call_id}/close", {"confirm": "yes"})
+    assert closed.headers["location"].endswith("?done=closed")
+    assert "კონკურსი დაიხურა" in text_of(await secretariat.get(closed.headers["location"]))
+    async with rt.db.session() as session:
+        call = await session.get(GrantCall, call_id)
+        entry = (
+            (await session.execute(select(AuditLog).where(AuditLog.action == "grant.close")))
+            .scalars()
+            .one()
+        )
+    assert call is not None and call.status == "closed" and call.closed_at is not None
+    assert entry.target == f"grant:{call_id}" and entry.actor_member_id is None  # so:
+    async with rt.db.session() as session:
+        acted = await session.execute(select(AuditLog).where(AuditLog.action == "web.acted"))
+        assert [a.details["action"] for a in acted.scalars()] == ["grant.close"]
+    assert "grant.cancelled" not in await outbox_kinds(rt, farmer_id)  # closing tells nobody
+    # A closed call can no longer be cancelled.
+    refused = await secretariat.post(f"/admin/grants/{call_id}/cancel", {"confirm": "yes"})
+    assert refused.headers["location"].endswith("?error=grants.err_is_closed")

@@ -1,8 +1,11 @@
-"""Creating and editing a grant call on the web, and publishing it — the same checks and
-notices as /newgrant, /editgrant and the call's card in Telegram: models.grants (create_call,
-GrantDraft), models.grants_input (every typed value), models.grants_changes.apply_changes, and
-handlers.grants_notify (what changed to the applicants still in the running, newly linked info
-sessions published, a wider audience announced, publishing announced).
+"""Creating and editing a grant call on the web, publishing, closing and cancelling it — the
+same checks and notices as /newgrant, /editgrant and the call's card in Telegram: models.grants
+(create_call, GrantDraft, mark_closed), models.grants_input (every typed value),
+models.grants_changes.apply_changes, and handlers.grants_notify (what changed to the applicants
+still in the running, newly linked info sessions published, a wider audience announced,
+publishing announced, cancelling told to every active applicant with its info sessions still to
+come cancelled: cancel_and_notify). Closing and cancelling need the confirmation ticked, as in
+Telegram they need the second button.
 """
 
 from __future__ import annotations
@@ -15,7 +18,13 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from bot.roles import Access
-from handlers.grants_notify import announce, notify_change, publish_and_announce, publish_sessions
+from handlers.grants_notify import (
+    announce,
+    cancel_and_notify,
+    notify_change,
+    publish_and_announce,
+    publish_sessions,
+)
 from handlers.grants_render import error_text
 from models.audiences import Audience, select_members
 from models.base import utcnow
@@ -32,6 +41,7 @@ from models.grants import (
     create_call,
     get_call,
     info_sessions,
+    mark_closed,
 )
 from models.grants_changes import NOTIFYING, apply_changes
 from models.grants_input import (
@@ -275,6 +285,47 @@ async def publish_grant(request: Request, staff: Staff) -> Response:
                             status_code=303)  # fmt: skip
 
 
+@page(Access.SECRETARIAT)
+async def close_grant(request: Request, staff: Staff) -> Response:
+    """published → closed: the competition is over, no more reminders (confirmed)."""
+    return await _end(request, staff, cancel=False)
+
+
+@page(Access.SECRETARIAT)
+async def cancel_grant(request: Request, staff: Staff) -> Response:
+    """draft | published → cancelled: every active applicant told (confirmed)."""
+    return await _end(request, staff, cancel=True)
+
+
+async def _end(request: Request, staff: Staff, *, cancel: bool) -> Response:
+    rt, now = runtime(request), utcnow()
+    grant_id = request.path_params["grant_id"]
+    back = f"/admin/grants/{grant_id}"
+    if staff.field("confirm", 5) != "yes":
+        return RedirectResponse(f"{back}?error=confirm", status_code=303)
+    told = sessions = 0
+    try:
+        async with rt.db.session() as session:
+            call = await get_call(session=session, grant_id=grant_id, lock=True)
+            if call is None:
+                return await error_page(request, staff, 404, "errors.not_found")
+            actor = await acting_member(session, staff)
+            if cancel:
+                told, sessions = await cancel_and_notify(rt, session, call, actor, now)
+            else:
+                await mark_closed(session=session, call=call, actor=actor, now=now)
+            action = "grant.cancel" if cancel else "grant.close"
+            await on_behalf(session, staff, action, f"grant:{call.id}", actor)
+    except GrantStateError as exc:
+        return RedirectResponse(f"{back}?error={exc.key}", status_code=303)
+    rt.delivery.wake()
+    if not cancel:
+        return RedirectResponse(f"{back}?done=closed", status_code=303)
+    done = "cancelled_sessions" if sessions else "cancelled"
+    return RedirectResponse(f"{back}?done={done}&told={told}&sessions={sessions}",
+                            status_code=303)  # fmt: skip
+
+
 def routes() -> list[BaseRoute]:
     base = "/admin/grants/{grant_id:int}"
     return [
@@ -283,4 +334,6 @@ def routes() -> list[BaseRoute]:
         Route(base + "/edit", edit_grant_page, methods=["GET"]),
         Route(base + "/edit", edit_grant, methods=["POST"]),
         Route(base + "/publish", publish_grant, methods=["POST"]),
+        Route(base + "/close", close_grant, methods=["POST"]),
+        Route(base + "/cancel", cancel_grant, methods=["POST"]),
     ]

@@ -2,7 +2,8 @@
 stage (moved with models.grants_applicants.set_stage, the applicant told as /applicants does),
 and the two CSVs (the secretariat's list and the donor report without personal data).
 
-Calls are created and edited with /newgrant and /editgrant in Telegram.
+Calls are created, edited, published, closed and cancelled in web/pages/grant_forms.py (and
+with /newgrant, /editgrant and the call's card in Telegram).
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from handlers.grants_notify import notify_stage
 from models.base import utcnow
 from models.communities import list_communities
 from models.grants import PHASES, GrantStateError, GrantStatus, get_call, list_calls
-from models.grants_applicants import allowed_next, applicants_of, get_applicant, set_stage
+from models.grants_applicants import (
+    ACTIVE,
+    allowed_next,
+    applicants_of,
+    get_applicant,
+    set_stage,
+)
 from models.grants_labels import dimension_label, group_label, phase_label, stage_label
 from models.grants_reports import DIMENSIONS, applicants_csv, counts_csv, grant_counts
 from models.members import Member
@@ -50,6 +57,7 @@ async def grant_page(request: Request, staff: Staff) -> Response:
         counts = await grant_counts(session=session, call=call)
         people = [(a, m) for a, m in await applicants_of(session=session, grant_id=call.id)
                   if not m.is_simulated]  # fmt: skip
+        active = sum(a.stage in ACTIVE for a, _ in people)  # told if the call is cancelled
         communities = {c.id: c for c in await list_communities(session=session) if c.id}
     if people:  # applicants' names: a view of personal data, logged
         await audit(request, staff, "grant.applicants_viewed", call.code, {"count": len(people)})
@@ -65,6 +73,7 @@ async def grant_page(request: Request, staff: Staff) -> Response:
         request, staff, "grant.html", call=call, counts=counts, rows=rows, phases=PHASES,
         breakdowns=breakdowns, stage_label=stage_label, phase_label=phase_label, t_member=t,
         done=request.query_params.get("done"), error=request.query_params.get("error"),
+        active=active,
     )  # fmt: skip
 
 
