@@ -38,7 +38,8 @@ from models.grants_applicants import (
     stage_counts,
 )
 from models.grants_labels import stage_label, type_label
-from models.grants_reports import applicants_csv
+from models.grants_office import reachable
+from models.grants_reports import applicants_csv, gel
 from models.members import Member
 
 ORDER = 60
@@ -79,10 +80,11 @@ async def list_view(
         community = communities.get(applicant.community_id) if applicant.community_id else None
         place = ", ".join(p for p in (applicant.village, community.name(language) if community
                                       else "") if p)  # fmt: skip
+        in_person = "" if reachable(member) else " · " + t("grants.tell_in_person", language)
         lines.append(
             f"{_who(applicant, member)} · {place or '—'} · "
             f"{type_label(applicant.applicant_type, language)} · «{applicant.idea_title or '—'}»"
-            f" — {stage_label(applicant.stage, language)}"
+            f" — {stage_label(applicant.stage, language)}{in_person}"
         )
         label = f"{_who(applicant, member)} — {stage_label(applicant.stage, language)}"
         rows.append([Button(label[:60], f"{P}:a:{applicant.id}")])
@@ -101,6 +103,8 @@ async def list_view(
                 "grants.btn_bulk", language, stage=stage_label(target, language), count=waiting
             )
             rows.append([Button(label, f"{P}:b:{call.id}:{CODES[target]}")])
+    if call.accepts_interest(utcnow()):
+        rows.append([Button(t("grants.btn_office_add", language), f"gro:n:{call.id}")])
     if people:
         rows.append([Button(t("grants.btn_csv", language), f"{P}:csv:{call.id}")])
     return "\n".join(lines), rows
@@ -141,7 +145,8 @@ async def applicant_view(
         f"{_who(applicant, member)} · {call.code}",
         t("grants.applicant_card", language, phone=member.phone or "—",
           type=type_label(applicant.applicant_type, language), idea=applicant.idea_title or "—",
-          village=applicant.village or "—", channels=", ".join(channels) or "—",
+          village=applicant.village or "—",
+          channels=", ".join(channels) or t("grants.tell_in_person", language),
           stage=stage_label(applicant.stage, language)),
         "",
         t("grants.history", language),
@@ -151,10 +156,17 @@ async def applicant_view(
         lines.append(
             f"• {short(at, language, tz)} — {stage_label(str(entry.get('stage')), language)}"
         )
+    if applicant.channel == "office":
+        lines.insert(2, t("grants.office_channel", language))
+    if applicant.stage == Stage.FUNDED and applicant.awarded_amount is not None:
+        lines.insert(2, t("grants.award_line", language, amount=gel(applicant.awarded_amount),
+                          cofinancing=gel(applicant.cofinancing_amount or 0)))  # fmt: skip
     rows = [
         [Button("→ " + stage_label(stage, language), f"{P}:s:{applicant.id}:{CODES[Stage(stage)]}")]
         for stage in allowed_next(call, applicant)
     ]
+    if applicant.stage == Stage.FUNDED:
+        rows.append([Button(t("grants.btn_award", language), f"gro:aw:{applicant.id}")])
     rows.append([Button(t("grants.btn_back", language), f"{P}:p:{call.id}:0")])
     return "\n".join(lines), rows
 
@@ -212,6 +224,12 @@ async def _record_one(rt: Runtime, update: Update, member: Member, parts: list[s
         note = t("grants.recorded_quiet", language)
     else:
         note = t("grants.recorded_notified" if reached else "grants.recorded_unreachable", language)
+    if STAGE_OF[to] == Stage.FUNDED:  # the awarded amount, asked at once (or later on the card)
+        from handlers.grants_office import start_award  # here: it imports this module
+
+        await chat_send(update, note, [])
+        await start_award(rt, update, member, applicant_id)
+        return
     text, rows = await applicant_view(rt, applicant_id, language)
     await chat_send(update, f"{note}\n\n{text}", rows)
 

@@ -27,7 +27,15 @@ from models.audit import record_audit
 from models.communities import Community, list_communities
 from models.grants import GrantCall, GrantStatus, call_by_code, get_call, list_calls
 from models.grants_labels import dimension_label, group_label
-from models.grants_reports import DIMENSIONS, Funnel, GrantCounts, counts_csv, grant_counts
+from models.grants_reports import (
+    DIMENSIONS,
+    Awards,
+    Funnel,
+    GrantCounts,
+    counts_csv,
+    gel,
+    grant_counts,
+)
 from models.members import Member
 
 ORDER = 60
@@ -46,6 +54,13 @@ def funnel_text(funnel: Funnel, language: str) -> str:
     )
 
 
+def awards_text(awards: Awards, language: str) -> str:
+    """`Awarded: 30 000 GEL (2 of 2 funded recorded) · co-financing: 4 000 GEL`."""
+    return t("grants.stats_awarded", language, awarded=gel(awards.awarded),
+             cofinancing=gel(awards.cofinancing), recorded=awards.recorded,
+             funded=awards.funded)  # fmt: skip
+
+
 def counts_text(
     call: GrantCall,
     counts: GrantCounts,
@@ -58,6 +73,7 @@ def counts_text(
         t("grants.stats_head", language, code=call.code, title=call.title_in(language)),
         t("grants.stats_columns", language),
         funnel_text(counts.total, language),
+        awards_text(counts.awards, language),
     ]
     for dimension in DIMENSIONS:
         rows = counts.breakdown(dimension)
@@ -93,6 +109,8 @@ async def grantstats_command(update: Update, context: ContextTypes.DEFAULT_TYPE)
                 counts = await grant_counts(session=session, call=call)
                 lines.append(f"{call.code} · {call.title_in(language)}: "
                              f"{funnel_text(counts.total, language)}")  # fmt: skip
+                if counts.awards.funded:
+                    lines.append("  " + awards_text(counts.awards, language))
             if not calls:
                 lines.append(t("grants.stats_none", language))
             else:

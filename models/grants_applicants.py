@@ -101,6 +101,10 @@ class GrantApplicant(SQLModel, table=True):
     sector: str | None = Field(default=None, max_length=10)
     gender: str | None = Field(default=None, max_length=10)
     youth: bool | None = None
+    # Set when funded (models.grants_office.record_award): the grant and the applicant's own
+    # co-financing, in GEL; cleared when the applicant leaves "funded".
+    awarded_amount: int | None = None
+    cofinancing_amount: int | None = None
     history: list[dict[str, Any]] = Field(
         default_factory=list, sa_column=Column(JSON, nullable=False)
     )
@@ -208,11 +212,13 @@ async def register_interest(
     channel: str,
     now: datetime,
     youth_ages: tuple[int, int] = (14, 29),
+    actor: Member | None = None,
 ) -> InterestOutcome:
     """Record (or update, or renew after a withdrawal) a member's interest in a call.
 
     Taken while the call accepts interest (published, before the idea deadline); the details
-    of an existing interest can change until the idea is received.
+    of an existing interest can change until the idea is received. `actor` is who entered it
+    when not the member (the secretariat, for a paper application: channel "office").
     """
     assert call.id is not None and member.id is not None
     if member.status != MemberStatus.ACTIVE:
@@ -234,12 +240,14 @@ async def register_interest(
             grant_id=call.id, member_id=member.id, applicant_type=applicant_type, channel=channel,
             created_at=now,
         )  # fmt: skip
-        _record(applicant, Stage.INTERESTED, now, member.id)
+        _record(applicant, Stage.INTERESTED, now, (actor or member).id)
         created = True
     elif applicant.stage == Stage.WITHDRAWN:
         before = applicant.stage_before_withdrawal()
         early = (Stage.INTERESTED, Stage.IDEA_RECEIVED)
-        _record(applicant, before if before in early else Stage.INTERESTED, now, member.id)
+        _record(
+            applicant, before if before in early else Stage.INTERESTED, now, (actor or member).id
+        )
         restored = True
     elif applicant.stage != Stage.INTERESTED:
         raise GrantStateError("grants.err_details_locked", code=call.code)
@@ -249,7 +257,10 @@ async def register_interest(
     session.add(applicant)
     await session.flush()
     action = "grant.interest" if created or restored else "grant.interest_update"
-    await _audit(session, action, applicant, member, {"type": applicant_type, "channel": channel})
+    details: dict[str, Any] = {"type": applicant_type, "channel": channel}
+    if actor is not None and actor.id != member.id:
+        details["for_member"] = member.id
+    await _audit(session, action, applicant, actor or member, details)
     return InterestOutcome(applicant, created, restored)
 
 
@@ -287,6 +298,8 @@ async def set_stage(
     if stage not in allowed_next(call, applicant):
         raise GrantStateError("grants.err_stage_not_allowed")
     _record(applicant, stage, now, actor.id if actor else None)
+    if stage != Stage.FUNDED:  # an award belongs to "funded" only
+        applicant.awarded_amount = applicant.cofinancing_amount = None
     session.add(applicant)
     await session.flush()
     await _audit(session, "grant.stage", applicant, actor, {"from": before, "to": stage})
@@ -408,6 +421,8 @@ async def export_applications(session: AsyncSession, member_id: int) -> list[dic
             "village": applicant.village,
             "stage": applicant.stage,
             "channel": applicant.channel,
+            "awarded_amount": applicant.awarded_amount,
+            "cofinancing_amount": applicant.cofinancing_amount,
             "registered_at": iso(applicant.created_at),
             "stage_at": iso(applicant.stage_at),
         }

@@ -52,8 +52,33 @@ class Funnel:
 
 
 @dataclass
+class Awards:
+    """What the funded applicants were awarded, and their own co-financing (GEL)."""
+
+    funded: int = 0
+    recorded: int = 0  # funded applicants whose amount is recorded
+    awarded: int = 0
+    cofinancing: int = 0
+
+    def add(self, applicant: GrantApplicant) -> None:
+        if applicant.stage != Stage.FUNDED:
+            return
+        self.funded += 1
+        if applicant.awarded_amount is not None:
+            self.recorded += 1
+            self.awarded += applicant.awarded_amount
+            self.cofinancing += applicant.cofinancing_amount or 0
+
+
+def gel(amount: int) -> str:
+    """12500 → `12 500` (a thin space would not survive SMS or CSV)."""
+    return f"{amount:,}".replace(",", " ")
+
+
+@dataclass
 class GrantCounts:
     total: Funnel = field(default_factory=Funnel)
+    awards: Awards = field(default_factory=Awards)
     # dimension -> group code -> funnel ("unknown" when the profile did not say)
     groups: dict[str, dict[str, Funnel]] = field(default_factory=dict)
 
@@ -78,6 +103,7 @@ async def grant_counts(*, session: AsyncSession, call: GrantCall) -> GrantCounts
         if member.is_simulated:  # the dashboard's simulator: never in a count or a report
             continue
         counts.total.add(applicant)
+        counts.awards.add(applicant)
         for dimension in DIMENSIONS:
             group = group_of(applicant, dimension)
             counts.groups[dimension].setdefault(group, Funnel()).add(applicant)
@@ -113,6 +139,12 @@ def counts_csv(
         for group, funnel in counts.breakdown(dimension):
             label = group_label(dimension, group, language, communities, ages)
             writer.writerow([dimension_label(dimension, language), label, *funnel.row()])
+    awards = counts.awards
+    writer.writerow([])
+    writer.writerow([t("grants.csv_awarded", language), "", awards.awarded])
+    writer.writerow([t("grants.csv_cofinancing", language), "", awards.cofinancing])
+    writer.writerow([t("grants.csv_awards_recorded", language), "",
+                     f"{awards.recorded}/{awards.funded}"])  # fmt: skip
     return "\ufeff" + out.getvalue()  # the BOM lets spreadsheet programs read Georgian
 
 
@@ -163,6 +195,8 @@ async def applicants_csv(
                 stage_label(applicant.stage, language),
                 local(applicant.created_at),
                 history,
+                "" if applicant.awarded_amount is None else applicant.awarded_amount,
+                "" if applicant.cofinancing_amount is None else applicant.cofinancing_amount,
             ]
         )
     return "\ufeff" + out.getvalue()
