@@ -55,6 +55,9 @@ class Runtime:
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
         self.commands: list[CommandInfo] = []  # filled by bot.roles.add_command
         self.sms_help_keys: list[str] = []  # one catalog line per SMS capability, for HELP
+        # HELP <keyword>: a topic (SmsRouter.help_topic: "grant", "code:p", "stop") → the
+        # catalog key of its full explanation (at most two SMS parts).
+        self.sms_help_details: dict[str, str] = {}
         # Named seams between capabilities, e.g. "registration.begin" (set by handlers).
         self.hooks: dict[str, Callable[..., Awaitable[Any]]] = {}
         self._build_channels()

@@ -321,3 +321,6 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.step(FLOW, on_step)
     rt.hooks[f"sms_help.{FLOW}"] = explain
     rt.sms_help_keys.append("grants.sms_help")
+    rt.sms_help_details["grants"] = "grants.sms_help_grants"
+    rt.sms_help_details["code:g"] = "grants.sms_help_grants"
+    rt.sms_help_details["grant"] = "grants.sms_help_grant"

@@ -231,3 +231,4 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.keyword("profile", PROFILE_WORDS, profile)
     rt.sms_router.step(FLOW, on_step)
     rt.hooks[f"sms_help.{FLOW}"] = explain
+    rt.sms_help_details["profile"] = "members.sms_help_profile_detail"

@@ -279,3 +279,4 @@ def setup_voting(rt: Runtime) -> None:
     rt.sms_router.code_prefix("p", on_sms_code)
     rt.sms_router.bare("polls", resolve_bare_number)
     rt.sms_help_keys.append("polls.sms_help")
+    rt.sms_help_details["code:p"] = "polls.sms_help_vote"

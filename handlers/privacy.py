@@ -385,6 +385,8 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.keyword("mydata", MYDATA_WORDS, sms_mydata)
     rt.sms_router.keyword("forget", FORGET_WORDS, sms_forget)
     rt.sms_help_keys.append("members.sms_help_line")
+    rt.sms_help_details["mydata"] = "members.sms_help_mydata"
+    rt.sms_help_details["forget"] = "members.sms_help_forget"
 
     async def sweep() -> None:
         await _sweep_receipts(rt)

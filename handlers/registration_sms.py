@@ -181,3 +181,4 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.step(FLOW, on_step)
     rt.hooks["sms_help.registration"] = explain
     rt.sms_help_keys.append("registration.sms_help_line")
+    rt.sms_help_details["join"] = "registration.sms_help_join"

@@ -72,7 +72,13 @@ async def opt_in(request: SmsRequest) -> None:
 
 
 async def help_(request: SmsRequest) -> None:
-    """HELP: the step being answered, or the list of keywords."""
+    """HELP: one keyword's explanation (`HELP GRANT`), the step being answered, or the list."""
+    if request.args:
+        topic = request.rt.sms_router.help_topic(request.args[0])
+        key = request.rt.sms_help_details.get(topic) if topic else None
+        if key is not None:
+            await request.reply(detail_text(request, key))
+            return
     dialog = request.dialog
     if dialog is not None:
         explain = request.rt.hooks.get(f"sms_help.{dialog.flow}")
@@ -91,7 +97,15 @@ def help_text(request: SmsRequest) -> str:
     lines = [request.t("sms.help")]
     lines.extend(t(key, request.language) for key in request.rt.sms_help_keys)
     lines.append(request.t("sms.help_stop"))
-    text = "\n".join(lines)
+    return _in_help_letters(request, "\n".join(lines))
+
+
+def detail_text(request: SmsRequest, key: str) -> str:
+    """`HELP <keyword>`: that keyword's full explanation, in the letters HELP uses."""
+    return _in_help_letters(request, request.t(key))
+
+
+def _in_help_letters(request: SmsRequest, text: str) -> str:
     if (
         request.member is None
         or request.script == SmsScript.LATIN
@@ -116,4 +130,7 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.set_optout(OPTOUT_WORDS, opt_out)
     rt.sms_router.set_optin(OPTIN_WORDS, opt_in)
     rt.sms_router.set_help(HELP_WORDS, help_)
+    rt.sms_help_details["help"] = "sms.help_detail_help"
+    rt.sms_help_details["stop"] = "sms.help_detail_stop"
+    rt.sms_help_details["start"] = "sms.help_detail_start"
     rt.sms_router.set_fallback(fallback)

@@ -126,6 +126,27 @@ class SmsRouter:
                 return keyword
         return None
 
+    def help_topic(self, word: str) -> str | None:
+        """What `HELP <word>` asks about, as `rt.sms_help_details` names it: a keyword's name
+        (`GRANT`, `გრანტი` → "grant"), `code:<letter>` for a code or its letter (`P7`, `P` →
+        "code:p"), or "stop" / "start" / "help" for the reserved words; None if nothing."""
+        variants = token_variants(word)
+        if variants & self.optout_keys:
+            return "stop"
+        if variants & self.optin_keys:
+            return "start"
+        if variants & self.help_keys:
+            return "help"
+        keyword = self.match_keyword(word)
+        if keyword is not None:
+            return keyword.name
+        code = parse_code(word)
+        letters = {code[0]} if code is not None else {v for v in variants if len(v) == 1}
+        for letter in sorted(letters):
+            if letter in self.code_handlers:
+                return f"code:{letter}"
+        return None
+
     def is_command(self, text: str) -> bool:
         """Whether a message is plainly a command of its own: a code first, or a keyword alone
         or followed by a code (`GRANTS`, `YES E12`, `P7 2`), but not a lone answer word (`YES`)
