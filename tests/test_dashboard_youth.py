@@ -300,3 +300,43 @@ async def test_simulated_sign_ups_are_not_in_the_web_numbers(
 
         numbers = await participation(session=session, now=now)
     assert numbers.signups == 0
+
+
+async def test_signup_from_the_simulator_takes_no_real_place(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    """SIGNUP Y<n> typed in the simulator is answered as for anyone, but the one place stays
+    for a real young person and the real lead hears nothing of it."""
+    initiative_id, lead_id = await a_proposal(rt)
+    now = utcnow()
+    async with rt.db.session() as session:
+        initiative = await session.get(Initiative, initiative_id)
+        assert initiative is not None
+        initiative.status, initiative.target_size = InitiativeStatus.OPEN, 1
+        session.add(initiative)
+        await make_member(session, name="Sim", birth_year=now.year - 18,
+                          phone="+995500000004", telegram=False)  # fmt: skip
+    await secretariat.get("/admin/simulator")
+    await secretariat.post("/admin/simulator/send",
+                           {"phone": "4", "text": f"SIGNUP Y{initiative_id}"})  # fmt: skip
+    async with rt.db.session() as session:
+        answers = (
+            (
+                await session.execute(
+                    select(OutboxMessage.text).where(OutboxMessage.address == "+995500000004")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        to_lead = (
+            await session.execute(select(OutboxMessage).where(OutboxMessage.member_id == lead_id))
+        ).all()
+        real = await make_member(session, name="Real", birth_year=now.year - 18)
+        fresh = await session.get(Initiative, initiative_id)
+        assert fresh is not None
+        outcome = await sign_up(session=session, initiative=fresh, member=real,
+                                band=Band(14, 29), now=now, channel="sms")  # fmt: skip
+    assert len(answers) == 1 and "Y" + str(initiative_id) in answers[0]  # answered (captured)
+    assert to_lead == []
+    assert outcome.status == "seated"  # the one place was still free
