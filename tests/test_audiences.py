@@ -49,3 +49,35 @@ async def test_interests_and_board(rt: Runtime) -> None:
         boards = await select_members(session=session, audience=Audience.board(), now=now)
         assert [m.id for m in boards] == [board.id]
         assert Audience.from_json(Audience.board().to_json()) == Audience.board()
+
+
+async def test_the_picker_toggles_every_dimension_and_hides_what_a_capability_hides(
+    rt: Runtime,
+) -> None:
+    from handlers.audience_picker import Picker, apply_token, describe, reach_for, screen
+
+    chosen: dict[str, object] = {}
+    for token in ("i:tourism", "g:female", "y", "r:board", "l", "s:private"):
+        chosen = apply_token(chosen, token)
+    assert Audience.from_json(chosen) == Audience(
+        interests=["tourism"], genders=["female"], youth=True, roles=["board"],
+        lag_members_only=True, sectors=["private"],
+    )  # fmt: skip
+    assert apply_token(apply_token(chosen, "g:female"), "all") == {}
+    async with rt.db.session() as session:
+        await make_member(session, interests=["tourism"], gender="female", telegram=False)
+        await make_member(session, interests=["agriculture"], gender="female")
+        women = apply_token(apply_token({}, "i:tourism"), "g:female")
+        reach = await reach_for(session, rt.settings, women, urgent=False)
+        assert (reach.total, reach.telegram, reach.sms) == (1, 0, 1)
+        assert await describe(session, rt.settings, women, "en") == "Women · Tourism"
+        full, _ = await screen(session, rt.settings, Picker("x"), {}, "en", title="T",
+                               finish=lambda _: [])  # fmt: skip
+        _, rows = await screen(
+            session, rt.settings, Picker("x", hide=frozenset({"g", "r"}), can_save=False),
+            {}, "en", title="T", finish=lambda _: [],
+        )  # fmt: skip
+    assert full.startswith("T\nAudience: Everyone\nRecipients: 2 — Telegram 1 · SMS 1")
+    data = [button.data for row in rows for button in row]
+    assert "x:v:c" in data and "x:v:g" not in data and "x:v:r" not in data
+    assert "x:save" not in data and "x:v:saved" in data
