@@ -6,6 +6,8 @@ history, the stages they may move to) → a confirmation: "Record and notify" / 
 "Everyone else" actions close a round in one go: all still at "idea received" → not
 shortlisted, all still in the running → not funded, each with their own notice. A change made
 meanwhile by someone else is refused, not overwritten (models.grants_applicants.set_stage).
+"➕ Paper application" and the awarded amount asked on "funded" are in handlers.grants_office;
+an applicant no channel reaches is marked "tell in person".
 """
 
 from __future__ import annotations

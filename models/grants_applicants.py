@@ -2,7 +2,9 @@
 
 A member says "I'm interested" (Telegram button, or `GRANT G3` by SMS) with their applicant
 type, a project idea title (may come later) and village: one row per (call, member), which puts
-them on the call's reminder list. The secretariat then records each stage::
+them on the call's reminder list. A paper application brought to the office is the same row,
+entered by the secretariat (channel "office", models.grants_office). The secretariat then
+records each stage::
 
     interested ──> idea_received ──┬──> not_shortlisted
                                    ├──> full_application             (a call without a shortlist)

@@ -19,6 +19,8 @@ from bot.i18n import t
 from models.audit import AuditLog
 from models.grants import GrantCall
 from models.grants_applicants import GrantApplicant, Stage, set_stage
+from models.grants_input import GrantInputError
+from models.grants_office import parse_gel
 from models.members import Consent, Member, Role
 from tests.fakes.telegram_user import VirtualUser
 from tests.grants_support import (
@@ -259,6 +261,13 @@ async def test_funded_applicants_get_an_amount_and_the_board_sees_the_totals(
     rows = list(csv.reader(io.StringIO(document.document.content.decode("utf-8-sig"))))
     assert ["Awarded (GEL)", "", "18000"] in rows and ["Co-financing (GEL)", "", "2000"] in rows
     assert ["Amount recorded (of funded)", "", "1/2"] in rows
+    await tamar.send(f"/export grants {call.code}")
+    _, applicants_doc = await tamar.replies(2, QUEUED)
+    assert applicants_doc.document is not None and applicants_doc.document.content is not None
+    listing = list(csv.reader(io.StringIO(applicants_doc.document.content.decode("utf-8-sig"))))
+    assert listing[0][-2:] == ["Awarded (GEL)", "Co-financing (GEL)"]
+    by_id = {line[0]: line for line in listing[1:]}
+    assert by_id[str(nino_row.id)][-2:] == ["18000", "2000"]
 
     # The board reads; it records nothing (a forged button is refused and audited).
     await board_user.press_data(f"gro:aw:{nino_row.id}")
@@ -280,6 +289,14 @@ async def test_funded_applicants_get_an_amount_and_the_board_sees_the_totals(
     assert row is not None and row.awarded_amount is None
     await board_user.send(f"/grantstats {call.code}")
     assert "Awarded: 0 GEL" in (await board_user.reply(QUEUED)).text
+
+
+def test_amounts_are_read_as_typed_in_the_office() -> None:
+    assert parse_gel("12 000") == parse_gel("12,000 GEL") == parse_gel("₾12000") == 12000
+    assert parse_gel("15000 ლარი") == 15000 and parse_gel("0", allow_zero=True) == 0
+    for wrong in ("0", "-5", "12.5k", "", "99999999"):
+        with pytest.raises(GrantInputError):
+            parse_gel(wrong)
 
 
 async def test_members_cannot_add_paper_applications(bot: RunningBot) -> None:
