@@ -184,3 +184,5 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.code_prefix("e", on_code)
     rt.sms_router.bare("events", resolve_bare_answer)
     rt.sms_help_keys.append("events.sms_help")
+    for topic in ("yes", "no", "maybe", "code:e"):
+        rt.sms_help_details[topic] = "events.sms_help_answer"

@@ -173,3 +173,5 @@ def setup(rt: Runtime) -> None:
     rt.sms_router.keyword("leave", LEAVE_WORDS, leave)
     rt.sms_router.code_prefix("y", details)
     rt.sms_help_keys.append("youth.sms_help")
+    for topic in ("youth", "signup", "leave", "code:y"):
+        rt.sms_help_details[topic] = "youth.sms_help_youth"

@@ -34,6 +34,12 @@ ASKED = {
     "GRANT": "interested in call G3",
     "G3": "lists the open grant calls",
     "P7": "P7 0 withdraws your vote",
+    "MAYBE": "MAYBE E12",
+    "YES": "answers invitation E12",
+    "E12": "answers invitation E12",
+    "SIGNUP": "SIGNUP Y4 signs you up",
+    "LEAVE": "LEAVE Y4 takes you off",
+    "Y4": "open youth initiatives",
 }
 
 
@@ -115,7 +121,8 @@ def test_every_registered_explanation_is_in_every_language_within_two_parts(
     rt: Runtime,
 ) -> None:
     details = rt.sms_help_details
-    mine = {"help", "stop", "start", "join", "mydata", "forget", "profile", "grant", "code:p"}
+    mine = {"help", "stop", "start", "join", "mydata", "forget", "profile", "grant", "code:p",
+            "maybe", "signup", "leave", "code:e", "code:y"}  # fmt: skip
     assert mine <= set(details)
     for key in set(details.values()):
         for language in LANGUAGES:
