@@ -62,3 +62,14 @@ async def test_a_nul_only_answer_counts_as_empty_and_is_explained(
     async with rt.db.session() as session:
         fresh = await session.get(Member, member.id)
         assert fresh is not None and fresh.name == "Nino"
+
+
+async def test_a_nul_typed_into_the_login_form_is_a_wrong_password_not_an_error(
+    rt: Runtime, browser: Browser
+) -> None:
+    await browser.get("/admin/login")
+    wrong = await browser.post("/admin/login", {"login": "ni\x00no", "password": "x\x00y"})
+    assert wrong.status_code == 400  # refused like any wrong password; PostgreSQL saw no NUL
+    async with rt.db.session() as session:
+        rows = (await session.execute(select(AuditLog))).scalars().all()
+    assert all("\x00" not in f"{r.target}{r.details}" for r in rows)

@@ -35,6 +35,7 @@ from web.guard import (
     clear_session_cookie,
     current_staff,
     page,
+    read_form,
     runtime,
     same_origin,
     set_session_cookie,
@@ -100,7 +101,7 @@ async def login_page(request: Request) -> Response:
 
 
 async def password_login(request: Request) -> Response:
-    form = await request.form()
+    form = await read_form(request)
     next_url = safe_next(str(form.get("next", "")))
     if not anonymous_form_ok(request, form):
         return await error_page(request, None, 403, "errors.csrf")
@@ -149,7 +150,7 @@ async def link_page(request: Request) -> Response:
 
 async def use_link(request: Request) -> Response:
     token = request.path_params["token"]
-    form = await request.form()
+    form = await read_form(request)
     if not anonymous_form_ok(request, form):
         return await error_page(request, None, 403, "errors.csrf")
     limits = {f"ip:{client_address(request)}": MAX_FAILURES_PER_ADDRESS}
@@ -191,7 +192,7 @@ async def logout(request: Request, staff: Staff) -> Response:
 async def switch_language(request: Request) -> Response:
     """Georgian ⇄ English, for the signed-in account or (before login) this browser."""
     staff = await current_staff(request)
-    form = await request.form()
+    form = await read_form(request)
     language = ui_language(str(form.get("language", "")))
     back = safe_next(str(form.get("next", "")))
     if staff is not None:
