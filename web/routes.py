@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 
 from web.pages import (
     accounts,
+    audiences,
     audit,
     auth,
     broadcasts,
@@ -35,6 +36,7 @@ MENU: list[tuple[str, str, bool]] = [
     ("/admin/events", "nav.events", False),
     ("/admin/polls", "nav.polls", False),
     ("/admin/broadcasts", "nav.broadcasts", False),
+    ("/admin/audiences", "nav.audiences", False),
     ("/admin/grants", "nav.grants", False),
     ("/admin/youth", "nav.youth", False),
     ("/admin/reminders", "nav.reminders", False),
@@ -59,6 +61,7 @@ def dashboard_routes() -> list[BaseRoute]:
         *event_door.routes(),
         *polls.routes(),
         *broadcasts.routes(),
+        *audiences.routes(),
         *grant_forms.routes(),
         *grants.routes(),
         *youth_forms.routes(),

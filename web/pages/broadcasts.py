@@ -43,8 +43,13 @@ from models.broadcasts import (
     publish_broadcast,
     recent_broadcasts,
 )
-from models.communities import list_communities
-from web.forms import audience_from_form, parse_local
+from web.forms import (
+    AudienceNote,
+    audience_button,
+    audience_choices,
+    audience_from_form,
+    parse_local,
+)
 from web.guard import Staff, page, runtime
 from web.render import error_page, render
 
@@ -92,18 +97,18 @@ def _values(staff: Staff) -> dict[str, Any]:
 
 async def _compose(
     request: Request, staff: Staff, values: dict[str, Any], audience: Audience,
-    error: str | None = None, status: int = 200,
+    error: str | None = None, status: int = 200, note: AudienceNote | None = None,
 ) -> Response:  # fmt: skip
     rt = runtime(request)
     async with rt.db.session() as session:
-        communities = await list_communities(session=session)
+        choices = await audience_choices(session, rt.settings)
         reach = await audience_reach(
             session=session, audience=audience, now=utcnow(), urgent=bool(values["urgent"]),
             youth_min=rt.settings.youth_min_age, youth_max=rt.settings.youth_max_age,
         )  # fmt: skip
     return await render(
         request, staff, "broadcast_form.html", status=status, v=values, aud=audience,
-        community_list=communities, reach=reach, error=error, langs=LANGS, max_text=MAX_TEXT,
+        reach=reach, error=error, langs=LANGS, max_text=MAX_TEXT, aud_note=note, **choices,
     )  # fmt: skip
 
 
@@ -141,6 +146,11 @@ def _when(values: dict[str, Any], tz: Any) -> dict[str, Any] | str:
 async def preview(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
     values, audience = _values(staff), audience_from_form(staff)
+    async with rt.db.session() as session:
+        note = await audience_button(session, staff)
+    if note is not None:  # "Use" or "Save as…": the form again, with that audience
+        return await _compose(request, staff, values, note.audience, note=note,
+                              status=200 if note.ok else 400)  # fmt: skip
     texts = clean_texts({lang: values[f"text_{lang}"] for lang in LANGS})
     when = _when(values, rt.settings.tz)
     error = None

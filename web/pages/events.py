@@ -39,7 +39,15 @@ from models.events import (
     parse_offsets,
 )
 from models.members import Member
-from web.forms import acting_member, audience_from_form, local_input, on_behalf
+from web.forms import (
+    AudienceNote,
+    acting_member,
+    audience_button,
+    audience_choices,
+    audience_from_form,
+    local_input,
+    on_behalf,
+)
 from web.guard import Staff, audit, page, runtime
 from web.render import error_page, render
 
@@ -117,10 +125,11 @@ async def _form_page(
     audience: Audience,
     error: str | None = None,
     status: int = 200,
+    note: AudienceNote | None = None,
 ) -> Response:
     rt = runtime(request)
     async with rt.db.session() as session:
-        communities = await list_communities(session=session)
+        choices = await audience_choices(session, rt.settings)
         reach = len(
             await select_members(
                 session=session,
@@ -132,8 +141,8 @@ async def _form_page(
         )
     return await render(
         request, staff, "event_form.html", status=status, event=event, v=values, aud=audience,
-        community_list=communities, kinds=[k.value for k in EventKind], error=error,
-        reach=reach, langs=LANGS,
+        kinds=[k.value for k in EventKind], error=error, reach=reach, langs=LANGS,
+        aud_note=note, **choices,
     )  # fmt: skip
 
 
@@ -164,6 +173,12 @@ async def new_event_page(request: Request, staff: Staff) -> Response:
 async def create_event_post(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
     values, audience, now = _form_values(staff), audience_from_form(staff), utcnow()
+    async with rt.db.session() as session:
+        note = await audience_button(session, staff)
+    if note is not None:  # "Use" or "Save as…": the form again, with that audience
+        return await _form_page(request, staff, event=None, values=values,
+                                audience=note.audience, note=note,
+                                status=200 if note.ok else 400)  # fmt: skip
     try:
         draft = _draft(values, audience, rt.settings.tz, now)
         async with rt.db.session() as session:
@@ -238,6 +253,15 @@ async def edit_event_post(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
     values, audience, now = _form_values(staff), audience_from_form(staff), utcnow()
     event_id = request.path_params["event_id"]
+    async with rt.db.session() as session:
+        note = await audience_button(session, staff)
+        shown = await get_event(session=session, event_id=event_id) if note else None
+    if note is not None:  # "Use" or "Save as…": the form again, with that audience
+        if shown is None:
+            return await error_page(request, staff, 404, "errors.not_found")
+        return await _form_page(request, staff, event=shown, values=values,
+                                audience=note.audience, note=note,
+                                status=200 if note.ok else 400)  # fmt: skip
     try:
         draft = _draft(values, audience, rt.settings.tz, now)
         async with rt.db.session() as session:

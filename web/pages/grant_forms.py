@@ -28,7 +28,6 @@ from handlers.grants_notify import (
 from handlers.grants_render import error_text
 from models.audiences import Audience, select_members
 from models.base import utcnow
-from models.communities import list_communities
 from models.grants import (
     APPLICANT_TYPES,
     PHASES,
@@ -52,7 +51,16 @@ from models.grants_input import (
     parse_url,
 )
 from models.grants_labels import phase_label, type_label
-from web.forms import acting_member, audience_from_form, local_input, on_behalf, parse_local
+from web.forms import (
+    AudienceNote,
+    acting_member,
+    audience_button,
+    audience_choices,
+    audience_from_form,
+    local_input,
+    on_behalf,
+    parse_local,
+)
 from web.guard import Staff, page, runtime
 from web.render import error_page, render
 
@@ -139,11 +147,12 @@ def parsed(values: dict[str, Any], audience: Audience, tz: tzinfo, keep: GrantCa
 async def _form(
     request: Request, staff: Staff, *, call: GrantCall | None, values: dict[str, Any],
     audience: Audience, error: str | None = None, status: int = 200,
+    note: AudienceNote | None = None,
 ) -> Response:  # fmt: skip
     rt = runtime(request)
     lang = staff.language
     async with rt.db.session() as session:
-        communities = await list_communities(session=session)
+        choices = await audience_choices(session, rt.settings)
         reach = len(await select_members(
             session=session, audience=audience, now=utcnow(),
             youth_min=rt.settings.youth_min_age, youth_max=rt.settings.youth_max_age,
@@ -152,7 +161,7 @@ async def _form(
                   for code, names in load_priorities()]  # fmt: skip
     return await render(
         request, staff, "grant_form.html", status=status, call=call, v=values, aud=audience,
-        community_list=communities, reach=reach, error=error, langs=LANGS,
+        reach=reach, error=error, langs=LANGS, aud_note=note, **choices,
         priorities=priorities, types=[(c, type_label(c, lang)) for c in APPLICANT_TYPES],
         phases=[(n, phase_label(n, lang), n in REQUIRED_PHASES) for n in PHASES],
     )  # fmt: skip
@@ -177,6 +186,11 @@ async def create_grant(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
     tz, now = rt.settings.tz, utcnow()
     values, audience = values_from(staff), audience_from_form(staff)
+    async with rt.db.session() as session:
+        note = await audience_button(session, staff)
+    if note is not None:  # "Use" or "Save as…": the form again, with that audience
+        return await _form(request, staff, call=None, values=values, audience=note.audience,
+                           note=note, status=200 if note.ok else 400)  # fmt: skip
     try:
         fields, sessions = parsed(values, audience, tz, None)
         for name in REQUIRED_PHASES:
@@ -223,6 +237,14 @@ async def edit_grant(request: Request, staff: Staff) -> Response:
     tz, now = rt.settings.tz, utcnow()
     grant_id = request.path_params["grant_id"]
     values, audience = values_from(staff), audience_from_form(staff)
+    async with rt.db.session() as session:
+        note = await audience_button(session, staff)
+        shown = await get_call(session=session, grant_id=grant_id) if note else None
+    if note is not None:  # "Use" or "Save as…": the form again, with that audience
+        if shown is None:
+            return await error_page(request, staff, 404, "errors.not_found")
+        return await _form(request, staff, call=shown, values=values, audience=note.audience,
+                           note=note, status=200 if note.ok else 400)  # fmt: skip
     told = newcomers = 0
     try:
         async with rt.db.session() as session:

@@ -16,10 +16,16 @@ from handlers.polls_render import group_label
 from models.audiences import Audience, select_members
 from models.audit import record_audit
 from models.base import utcnow
-from models.communities import list_communities
 from models.polls import MAX_OPTIONS, PollInvalid, get_poll, list_polls, open_poll
 from models.polls_results import poll_results
-from web.forms import audience_from_form, local_input, parse_local
+from web.forms import (
+    AudienceNote,
+    audience_button,
+    audience_choices,
+    audience_from_form,
+    local_input,
+    parse_local,
+)
 from web.guard import Staff, audit, page, runtime
 from web.render import error_page, render
 
@@ -34,11 +40,11 @@ async def polls_page(request: Request, staff: Staff) -> Response:
 
 async def _form(
     request: Request, staff: Staff, values: dict[str, str], audience: Audience,
-    error: str | None = None, status: int = 200,
+    error: str | None = None, status: int = 200, note: AudienceNote | None = None,
 ) -> Response:  # fmt: skip
     rt = runtime(request)
     async with rt.db.session() as session:
-        communities = await list_communities(session=session)
+        choices = await audience_choices(session, rt.settings)
         reach = len(
             await select_members(
                 session=session, audience=audience, now=utcnow(),
@@ -47,7 +53,7 @@ async def _form(
         )  # fmt: skip
     return await render(
         request, staff, "poll_form.html", status=status, v=values, aud=audience,
-        community_list=communities, reach=reach, error=error, max_options=MAX_OPTIONS,
+        reach=reach, error=error, max_options=MAX_OPTIONS, aud_note=note, **choices,
     )  # fmt: skip
 
 
@@ -67,6 +73,11 @@ async def create_poll(request: Request, staff: Staff) -> Response:
     rt = runtime(request)
     values = {name: staff.field(name, 2000) for name in FIELDS}
     audience = audience_from_form(staff)
+    async with rt.db.session() as session:
+        note = await audience_button(session, staff)
+    if note is not None:  # "Use" or "Save as…": the form again, with that audience
+        return await _form(request, staff, values, note.audience, note=note,
+                           status=200 if note.ok else 400)  # fmt: skip
     options = [line.strip() for line in values["options"].splitlines() if line.strip()]
     closes_at = parse_local(values["closes"], rt.settings.tz)
     now = utcnow()
