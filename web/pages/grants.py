@@ -1,6 +1,8 @@
 """Grant calls on the web: the calls with their phases and funnel, the applicants with their
 stage (moved with models.grants_applicants.set_stage, the applicant told as /applicants does),
-and the two CSVs (the secretariat's list and the donor report without personal data).
+the awarded amount and co-financing of a funded applicant (asked right after "funded", with
+models.grants_office.record_award and its warnings, as in Telegram), the call's totals, and
+the two CSVs (the secretariat's list and the donor report without personal data).
 
 Calls are created, edited, published, closed and cancelled in web/pages/grant_forms.py (and
 with /newgrant, /editgrant and the call's card in Telegram).
@@ -22,13 +24,16 @@ from models.communities import list_communities
 from models.grants import PHASES, GrantStateError, GrantStatus, get_call, list_calls
 from models.grants_applicants import (
     ACTIVE,
+    Stage,
     allowed_next,
     applicants_of,
     get_applicant,
     set_stage,
 )
+from models.grants_input import MAX_AMOUNT, GrantInputError
 from models.grants_labels import dimension_label, group_label, phase_label, stage_label
-from models.grants_reports import DIMENSIONS, applicants_csv, counts_csv, grant_counts
+from models.grants_office import award_warnings, parse_gel, record_award
+from models.grants_reports import DIMENSIONS, applicants_csv, counts_csv, gel, grant_counts
 from models.members import Member
 from web.forms import acting_member, on_behalf
 from web.guard import Staff, audit, page, runtime
@@ -69,12 +74,32 @@ async def grant_page(request: Request, staff: Staff) -> Response:
          [(group_label(d, g, lang, communities, ages), f) for g, f in counts.breakdown(d)])
         for d in DIMENSIONS
     ]  # fmt: skip
+    award_for, warnings = _award_notice(request, people, call)
     return await render(
         request, staff, "grant.html", call=call, counts=counts, rows=rows, phases=PHASES,
         breakdowns=breakdowns, stage_label=stage_label, phase_label=phase_label, t_member=t,
         done=request.query_params.get("done"), error=request.query_params.get("error"),
-        active=active,
+        active=active, award_for=award_for, warnings=warnings, gel=gel, funded=Stage.FUNDED,
+        max_amount=MAX_AMOUNT,
     )  # fmt: skip
+
+
+def _award_notice(
+    request: Request, people: list[tuple[Any, Member]], call: Any
+) -> tuple[int | None, list[tuple[str, dict[str, Any]]]]:
+    """The applicant whose amount was just asked for or recorded, and the warnings of what was
+    recorded (computed again from the saved amounts, never taken from the URL)."""
+    wanted = request.query_params.get("a", "")
+    found = next((a for a, _ in people if wanted.isdigit() and a.id == int(wanted)), None)
+    if found is None:
+        return None, []
+    warnings: list[tuple[str, dict[str, Any]]] = []
+    if request.query_params.get("done") == "awarded" and found.awarded_amount is not None:
+        checked = award_warnings(call, found.awarded_amount, found.cofinancing_amount or 0)
+        values = {"low": gel(call.min_amount), "high": gel(call.max_amount),
+                  "share": checked.share, "pct": call.cofinancing_pct}  # fmt: skip
+        warnings = [(key, values) for key in checked.keys]
+    return found.id, warnings
 
 
 @page(Access.SECRETARIAT)
@@ -103,7 +128,36 @@ async def move_applicant(request: Request, staff: Staff) -> Response:
         return RedirectResponse(f"{back}?error={exc.key}", status_code=303)
     rt.delivery.wake()
     done = "notified" if reached else ("unreachable" if notify else "recorded")
-    return RedirectResponse(f"{back}?done={done}#a{applicant_id}", status_code=303)
+    ask = f"&a={applicant_id}" if stage == Stage.FUNDED else ""  # now the amount is asked
+    return RedirectResponse(f"{back}?done={done}{ask}#a{applicant_id}", status_code=303)
+
+
+@page(Access.SECRETARIAT)
+async def award(request: Request, staff: Staff) -> Response:
+    """The awarded grant and co-financing (GEL) of a funded applicant: record_award, saved even
+    outside the call's terms, with its warnings shown (as the Telegram card does)."""
+    rt, now = runtime(request), utcnow()
+    grant_id = request.path_params["grant_id"]
+    applicant_id = request.path_params["applicant_id"]
+    back = f"/admin/grants/{grant_id}"
+    try:
+        amount = parse_gel(staff.field("amount", 40))
+        cofinancing = parse_gel(staff.field("cofinancing", 40) or "0", allow_zero=True)
+        async with rt.db.session() as session:
+            applicant = await get_applicant(session=session, applicant_id=applicant_id)
+            call = await get_call(session=session, grant_id=grant_id)
+            if applicant is None or call is None or applicant.grant_id != call.id:
+                return await error_page(request, staff, 404, "errors.not_found")
+            actor = await acting_member(session, staff)
+            await record_award(session=session, call=call, applicant=applicant, amount=amount,
+                               cofinancing=cofinancing, actor=actor, now=now)  # fmt: skip
+            await on_behalf(session, staff, "grant.award", f"grant:{grant_id}", actor)
+    except (GrantInputError, GrantStateError) as exc:
+        return RedirectResponse(
+            f"{back}?error={exc.key}&a={applicant_id}#a{applicant_id}", status_code=303
+        )
+    return RedirectResponse(f"{back}?done=awarded&a={applicant_id}#a{applicant_id}",
+                            status_code=303)  # fmt: skip
 
 
 @page(Access.SECRETARIAT)
@@ -148,6 +202,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/grants", grants_page, methods=["GET"]),
         Route(base, grant_page, methods=["GET"]),
         Route(base + "/applicants/{applicant_id:int}/stage", move_applicant, methods=["POST"]),
+        Route(base + "/applicants/{applicant_id:int}/award", award, methods=["POST"]),
         Route(base + "/applicants.csv", export_applicants, methods=["GET"]),
         Route(base + "/counts.csv", export_counts, methods=["GET"]),
     ]
