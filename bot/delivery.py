@@ -125,7 +125,11 @@ class DeliveryEngine:
         self._events: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
-        self.recorder = Recorder(rt.db, self.token)
+        # SQLite has one writer: the engine's own two writers (claims, the recorder) take turns
+        # here, handing over at once, instead of colliding in SQLite's busy handler, which
+        # sleeps 1–100 ms per retry. PostgreSQL needs no such turn-taking.
+        self.writing = asyncio.Lock() if rt.db.dialect == "sqlite" else None
+        self.recorder = Recorder(rt.db, self.token, self.writing)
         self._touched: set[int] = set()
         self._stopping = False
         self.running = False
@@ -237,6 +241,9 @@ class DeliveryEngine:
         """Send until the lane's due rows are gone; returns how many rows were taken."""
         handled = 0
         pending: set[asyncio.Task[None]] = set()
+        # Finished sends report here: waiting on the whole set (asyncio.wait) would add and
+        # remove a callback on every pending task for each one that finishes.
+        finished: asyncio.Queue[asyncio.Task[None]] = asyncio.Queue()
         lane.exhausted = False
         try:
             while True:
@@ -245,11 +252,15 @@ class DeliveryEngine:
                     rows = await self._claim(lane, room)
                     lane.exhausted = len(rows) < room
                     for row in rows:
-                        pending.add(self._spawn(lane, row))
+                        task = self._spawn(lane, row)
+                        task.add_done_callback(finished.put_nowait)
+                        pending.add(task)
                     handled += len(rows)
                 if not pending:
                     return handled
-                _, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+                pending.discard(await finished.get())
+                while not finished.empty():
+                    pending.discard(finished.get_nowait())
         finally:
             for task in pending:
                 task.cancel()
@@ -265,7 +276,7 @@ class DeliveryEngine:
     async def _claim(self, lane: Lane, limit: int) -> list[OutboxMessage]:
         now = utcnow()
         quiet = lane.channel == "sms" and quiet_until(self.rt.settings, now) is not None
-        async with self.rt.db.session() as session:
+        async with self._turn(), self.rt.db.session() as session:
             rows = await claim_batch(
                 session=session,
                 channel=lane.channel,
@@ -288,6 +299,9 @@ class DeliveryEngine:
             assert row.id is not None
             self.flights[row.id] = Flight(row)
         return rows
+
+    def _turn(self) -> contextlib.AbstractAsyncContextManager[object]:
+        return self.writing if self.writing is not None else contextlib.nullcontext()
 
     async def _deliver(self, lane: Lane, row: OutboxMessage) -> None:
         assert row.id is not None

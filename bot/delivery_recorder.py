@@ -30,12 +30,13 @@ MAX_UNRECORDED = 32
 
 
 class Recorder:
-    def __init__(self, db: Database, token: str) -> None:
+    def __init__(self, db: Database, token: str, writing: asyncio.Lock | None = None) -> None:
         self.db = db
+        self.writing = writing  # taken with the engine's claims on SQLite (one writer)
         self.token = token  # the claim holder: a row reclaimed by another process is not touched
         self._results: list[tuple[dict[str, Any], asyncio.Future[None], str]] = []
         self._waiting = asyncio.Event()
-        self._written = asyncio.Event()
+        self._slots: dict[str, asyncio.Semaphore] = {}
         self._lock = asyncio.Lock()
         self._unrecorded: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
@@ -53,14 +54,16 @@ class Recorder:
         await self.flush()
 
     async def reserve(self, key: str) -> None:
-        while self._unrecorded.get(key, 0) >= MAX_UNRECORDED:
-            self._written.clear()
-            await self._written.wait()
+        # A semaphore per key wakes one waiter per freed slot (an Event would wake them all).
+        slots = self._slots.get(key)
+        if slots is None:
+            slots = self._slots[key] = asyncio.Semaphore(MAX_UNRECORDED)
+        await slots.acquire()
         self._unrecorded[key] = self._unrecorded.get(key, 0) + 1
 
     def release(self, key: str) -> None:
         self._unrecorded[key] -= 1
-        self._written.set()
+        self._slots[key].release()
 
     async def record(self, key: str, row: OutboxMessage, result: SendResult) -> None:
         """Write the outcome of a reserved send; returns once it is in the database."""
@@ -117,7 +120,7 @@ class Recorder:
                 )
             )
             try:
-                async with self.db.session() as session:
+                async with self.writing or contextlib.nullcontext(), self.db.session() as session:
                     await session.execute(statement, [values for values, _, _ in pending])
             except Exception:
                 log.exception("could not record %d sent rows; retrying", len(pending))
