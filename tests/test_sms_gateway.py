@@ -271,3 +271,14 @@ async def test_a_broadcast_through_the_phone_respects_androids_window(db_url: st
         assert "JOIN" in answer
         assert bot.gw.parts_total() <= 30
         assert all(m.state != "Failed" for m in bot.gw.messages)
+
+
+async def test_the_phones_local_server_works_like_the_cloud_relay(db_url: str) -> None:
+    """The app's local server (the API at the root of http://<phone>:8080) and its cloud relay
+    (…/3rdparty/v1) are one API under two base URLs; the suite mostly drives the relay's."""
+    with FakeSmsGateway() as phone:
+        async with running_bot(db_url, gateway=phone, sms_gateway_url=phone.local_url) as bot:
+            [answer] = await bot.gateway_sms(VILLAGER, "HELP")
+            assert "STOP" in answer
+            assert {w.url for w in phone.webhooks} == {bot.base_url + "/sms/gateway"}
+    assert phone.messages_to(VILLAGER)[0].text == answer
