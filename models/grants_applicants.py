@@ -159,13 +159,13 @@ def _record(applicant: GrantApplicant, stage: str, now: datetime, by: int | None
 
 async def _audit(
     session: AsyncSession, action: str, applicant: GrantApplicant, actor: Member | None,
-    details: dict[str, Any],
+    details: dict[str, Any], label: str = "",
 ) -> None:  # fmt: skip
     await record_audit(
         session=session,
         action=action,
         actor_member_id=actor.id if actor else None,
-        actor_label=f"member:{actor.id}" if actor else "system",
+        actor_label=label or (f"member:{actor.id}" if actor else "system"),
         target=f"grant:{applicant.grant_id}:applicant:{applicant.id}",
         details=details,
     )
@@ -215,14 +215,17 @@ async def register_interest(
     now: datetime,
     youth_ages: tuple[int, int] = (14, 29),
     actor: Member | None = None,
+    actor_label: str = "",
 ) -> InterestOutcome:
     """Record (or update, or renew after a withdrawal) a member's interest in a call.
 
     Taken while the call accepts interest (published, before the idea deadline); the details
     of an existing interest can change until the idea is received. `actor` is who entered it
-    when not the member (the secretariat, for a paper application: channel "office").
+    when not the member (the secretariat, for a paper application: channel "office");
+    `actor_label` without an `actor` names someone who is no member (a web account).
     """
     assert call.id is not None and member.id is not None
+    by = actor if actor is not None or actor_label else member  # who entered it
     if member.status != MemberStatus.ACTIVE:
         raise GrantStateError("grants.err_not_member")
     if not call.accepts_interest(now):
@@ -242,13 +245,13 @@ async def register_interest(
             grant_id=call.id, member_id=member.id, applicant_type=applicant_type, channel=channel,
             created_at=now,
         )  # fmt: skip
-        _record(applicant, Stage.INTERESTED, now, (actor or member).id)
+        _record(applicant, Stage.INTERESTED, now, by.id if by else None)
         created = True
     elif applicant.stage == Stage.WITHDRAWN:
         before = applicant.stage_before_withdrawal()
         early = (Stage.INTERESTED, Stage.IDEA_RECEIVED)
         _record(
-            applicant, before if before in early else Stage.INTERESTED, now, (actor or member).id
+            applicant, before if before in early else Stage.INTERESTED, now, by.id if by else None
         )
         restored = True
     elif applicant.stage != Stage.INTERESTED:
@@ -260,9 +263,9 @@ async def register_interest(
     await session.flush()
     action = "grant.interest" if created or restored else "grant.interest_update"
     details: dict[str, Any] = {"type": applicant_type, "channel": channel}
-    if actor is not None and actor.id != member.id:
+    if by is None or by.id != member.id:
         details["for_member"] = member.id
-    await _audit(session, action, applicant, actor or member, details)
+    await _audit(session, action, applicant, by, details, label=actor_label if by is None else "")
     return InterestOutcome(applicant, created, restored)
 
 

@@ -60,12 +60,14 @@ async def office_person(
     phone: str | None,
     community: Community,
     language: str,
-    actor: Member,
+    actor: Member | None,
     now: datetime,
+    actor_label: str = "",
 ) -> Member:
     """A person known from a paper application form: a member without Telegram, reached by SMS
     when they gave a phone, told in person otherwise. The form is their data consent (paper);
-    announcements need their own opt-in, so none is recorded."""
+    announcements need their own opt-in, so none is recorded. `actor` is the secretariat
+    member; a stand-alone web account has none and is named by `actor_label` (`web:<id>`)."""
     member = Member(
         name=check_name(name),
         phone=await check_phone(session=session, text=phone) if phone else None,
@@ -83,11 +85,13 @@ async def office_person(
     assert member.id is not None
     session.add(
         Consent(member_id=member.id, kind="data", given=True, channel="paper",
-                text_version=PAPER_FORM, at=now, details={"by": actor.id})
+                text_version=PAPER_FORM, at=now,
+                details={"by": actor.id if actor else _label(actor, actor_label)})
     )  # fmt: skip
     await record_audit(
-        session=session, action="member.office_create", actor_member_id=actor.id,
-        actor_label=f"member:{actor.id}", target=f"member:{member.id}",
+        session=session, action="member.office_create",
+        actor_member_id=actor.id if actor else None,
+        actor_label=_label(actor, actor_label), target=f"member:{member.id}",
         details={"phone": phone is not None},
     )  # fmt: skip
     return member
@@ -101,23 +105,29 @@ async def register_office(
     applicant_type: str,
     idea_title: str,
     village: str,
-    actor: Member,
+    actor: Member | None,
     now: datetime,
     youth_ages: tuple[int, int] = (14, 29),
     community_id: int | None = None,
+    actor_label: str = "",
 ) -> InterestOutcome:
-    """A paper application: interest registered on the member's behalf (channel "office")."""
+    """A paper application: interest registered on the member's behalf (channel "office").
+    `actor` None with `actor_label`: a stand-alone web account entered it (never the member)."""
     if member.is_simulated:
         raise GrantStateError("grants.err_not_member")
     outcome = await register_interest(
         session=session, call=call, member=member, applicant_type=applicant_type,
         idea_title=idea_title, village=village, channel=OFFICE, now=now, youth_ages=youth_ages,
-        actor=actor,
+        actor=actor, actor_label="" if actor else _label(actor, actor_label),
     )  # fmt: skip
     if outcome.applicant.community_id is None and community_id is not None:
         outcome.applicant.community_id = community_id
         session.add(outcome.applicant)
     return outcome
+
+
+def _label(actor: Member | None, actor_label: str) -> str:
+    return actor_label or (f"member:{actor.id}" if actor else "system")
 
 
 def reachable(member: Member) -> bool:

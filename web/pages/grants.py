@@ -2,7 +2,9 @@
 stage (moved with models.grants_applicants.set_stage, the applicant told as /applicants does),
 the awarded amount and co-financing of a funded applicant (asked right after "funded", with
 models.grants_office.record_award and its warnings, as in Telegram), the call's totals, and
-the two CSVs (the secretariat's list and the donor report without personal data).
+the two CSVs (the secretariat's list and the donor report without personal data). Applicants
+no channel reaches are marked "tell in person"; paper applications are added from the call's
+page while it takes interest (web/pages/grant_paper.py).
 
 Calls are created, edited, published, closed and cancelled in web/pages/grant_forms.py (and
 with /newgrant, /editgrant and the call's card in Telegram).
@@ -32,11 +34,12 @@ from models.grants_applicants import (
 )
 from models.grants_input import MAX_AMOUNT, GrantInputError
 from models.grants_labels import dimension_label, group_label, phase_label, stage_label
-from models.grants_office import award_warnings, parse_gel, record_award
+from models.grants_office import award_warnings, parse_gel, reachable, record_award
 from models.grants_reports import DIMENSIONS, applicants_csv, counts_csv, gel, grant_counts
 from models.members import Member
 from web.forms import acting_member, on_behalf
 from web.guard import Staff, audit, page, runtime
+from web.pages import grant_paper
 from web.render import error_page, render
 
 ALL = tuple(GrantStatus)
@@ -80,7 +83,7 @@ async def grant_page(request: Request, staff: Staff) -> Response:
         breakdowns=breakdowns, stage_label=stage_label, phase_label=phase_label, t_member=t,
         done=request.query_params.get("done"), error=request.query_params.get("error"),
         active=active, award_for=award_for, warnings=warnings, gel=gel, funded=Stage.FUNDED,
-        max_amount=MAX_AMOUNT,
+        max_amount=MAX_AMOUNT, reachable=reachable, paper=call.accepts_interest(utcnow()),
     )  # fmt: skip
 
 
@@ -205,4 +208,5 @@ def routes() -> list[BaseRoute]:
         Route(base + "/applicants/{applicant_id:int}/award", award, methods=["POST"]),
         Route(base + "/applicants.csv", export_applicants, methods=["GET"]),
         Route(base + "/counts.csv", export_counts, methods=["GET"]),
+        *grant_paper.routes(),
     ]
