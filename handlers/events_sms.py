@@ -132,6 +132,18 @@ async def resolve_bare_answer(request: SmsRequest) -> Handler | None:
     return handle
 
 
+async def which_event(request: SmsRequest) -> str | None:
+    """When another capability claims the lone answer too (a poll with a `კი` option): which
+    event, with its code — the router asks the member which they meant."""
+    if request.member is None:
+        return None
+    mine = await open_invites(session=request.session, member=request.member, now=utcnow())
+    if not mine:
+        return None
+    codes = ", ".join(e.code for e in mine)
+    return request.t("events.sms_which", codes=codes, example=mine[0].code)
+
+
 async def on_answer(request: SmsRequest, answer: str) -> None:
     """YES / NO / MAYBE with a code (`YES E12`, `YES 12`); the router sends a lone `YES` to
     resolve_bare_answer instead (the keyword is registered with alone=False)."""
@@ -182,7 +194,7 @@ def setup(rt: Runtime) -> None:
 
         rt.sms_router.keyword(name, words, handler, alone=False)
     rt.sms_router.code_prefix("e", on_code)
-    rt.sms_router.bare("events", resolve_bare_answer)
+    rt.sms_router.bare("events", resolve_bare_answer, which=which_event)
     rt.sms_help_keys.append("events.sms_help")
     for topic in ("yes", "no", "maybe", "code:e"):
         rt.sms_help_details[topic] = "events.sms_help_answer"

@@ -30,7 +30,9 @@ from handlers.polls_render import (
     vote_text,
     when,
 )
+from handlers.polls_words import option_for_word, polls_named
 from models.base import utcnow
+from models.event_queries import open_invites
 from models.members import Member, member_by_telegram
 from models.outbox import Priority, enqueue
 from models.polls import (
@@ -203,7 +205,11 @@ async def sms_vote(request: SmsRequest, poll_id: int, text: str) -> None:
         await reply_about_poll(request, poll, await sms_ballot_now(request, poll, now))
         return
     if numbers is None:
-        await reply_about_poll(request, poll, t("polls.err_bad_numbers", language, code=code))
+        option = option_for_word(poll.options, text)  # `P7 კი`: the option's word
+        numbers = [option] if option is not None else None
+    if numbers is None:
+        reason = "bad_numbers" if poll.accepts_votes(now) else "closed"
+        await reply_about_poll(request, poll, error_text(PollError(reason), poll, language, code))
         return
     try:
         result = await apply_vote(
@@ -271,12 +277,63 @@ async def resolve_bare_number(request: SmsRequest) -> Handler | None:
     return vote
 
 
+async def resolve_bare_word(request: SmsRequest) -> Handler | None:
+    """A lone `კი` is a vote when exactly one open poll of this member has exactly one option
+    it names (and no step waits); several such polls: we ask which; none open but one closed
+    lately: we say it is closed. Otherwise not ours (an RSVP, a number, the fallback)."""
+    member = request.member
+    words = clean(request.text).split()
+    if member is None or member.id is None or request.dialog is not None or len(words) != 1:
+        return None
+    if parse_numbers(words[0]) is not None:
+        return None  # resolve_bare_number's
+    open_, closed = await polls_named(request)
+    if not open_ and not closed:
+        return None
+    if not open_ and await open_invites(session=request.session, member=member, now=utcnow()):
+        return None  # a late answer to a closed poll, or an RSVP: the open invitation's
+    word = words[0]
+
+    async def handle(req: SmsRequest) -> None:
+        if len(open_) == 1:
+            poll, _ = open_[0]
+            assert poll.id is not None
+            await sms_vote(req, poll.id, word)
+        elif open_:
+            codes = ", ".join(poll.code for poll, _ in open_)
+            example = f"{open_[0][0].code} {word}"
+            await req.reply(req.t("polls.sms_which_poll", codes=codes, example=example))
+        else:
+            poll = closed[-1]
+            closed_text = error_text(PollError("closed"), poll, req.language, poll.code)
+            await reply_about_poll(req, poll, closed_text)
+
+    return handle
+
+
+async def resolve_bare_answer(request: SmsRequest) -> Handler | None:
+    """A bare `2` or a bare `კი` (the router's precedence 5)."""
+    return await resolve_bare_number(request) or await resolve_bare_word(request)
+
+
+async def which_hint(request: SmsRequest) -> str | None:
+    """When an open invitation claims the lone word too: how to send it to the poll."""
+    if request.member is None or request.member.id is None:
+        return None
+    open_, _ = await polls_named(request)
+    if not open_:
+        return None
+    word = clean(request.text)
+    example = " / ".join(f"{poll.code} {word}" for poll, _ in open_)
+    return request.t("polls.sms_which_word", example=example)
+
+
 def setup_voting(rt: Runtime) -> None:
     add_command(rt, "vote", vote_command, description_key="polls.cmd_vote", access=Access.MEMBER)
     rt.add_telegram_handler(
         CallbackQueryHandler(on_ballot_press, pattern=r"^pv:\d{1,9}:(\d{1,2}|w)$")
     )
     rt.sms_router.code_prefix("p", on_sms_code)
-    rt.sms_router.bare("polls", resolve_bare_number)
+    rt.sms_router.bare("polls", resolve_bare_answer, which=which_hint)
     rt.sms_help_keys.append("polls.sms_help")
     rt.sms_help_details["code:p"] = "polls.sms_help_vote"

@@ -49,7 +49,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import JSON, Column, text, update
+from sqlalchemy import JSON, Column, or_, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
@@ -242,6 +242,27 @@ async def open_polls_for_member(
             PollRecipient.member_id == member_id,
             Poll.status == PollStatus.OPEN,
             col(Poll.closes_at) > now,
+        )
+        .order_by(col(Poll.id))
+    )
+    return list((await session.execute(query)).scalars())
+
+
+async def recent_polls_for_member(
+    *, session: AsyncSession, member_id: int, since: datetime
+) -> list[Poll]:
+    """The polls sent to this member that are open or closed after `since` (oldest first):
+    what a late answer by SMS may still be about."""
+    query = (
+        select(Poll)
+        .join(PollRecipient, col(PollRecipient.poll_id) == col(Poll.id))
+        .where(
+            PollRecipient.member_id == member_id,
+            or_(
+                col(Poll.status) == PollStatus.OPEN,
+                col(Poll.closed_at) > since,
+                col(Poll.closes_at) > since,
+            ),
         )
         .order_by(col(Poll.id))
     )

@@ -8,7 +8,9 @@ Precedence (fixed; tests/test_sms_router.py pins it):
 4. a keyword, with or without a code (`JOIN`, `YES E12`), or a code first (`P7 2`); a
    keyword registered with `alone=False` (YES, NO, MAYBE) only with something after it
 5. a bare answer that exactly one capability claims for this member (`YES`, `2`): so a lone
-   `YES` never reaches past a step this phone is in the middle of
+   `YES` never reaches past a step this phone is in the middle of. When several claim it
+   (`კი` to an open invitation and to a yes/no poll), none guesses: if each of them can say
+   how to send it with its code (`which=`), the member is asked which (`YES E12` / `P7 კი`)
 6. otherwise a short hint, and the text is kept for the secretariat's inbox
 """
 
@@ -26,6 +28,9 @@ if TYPE_CHECKING:
 Handler = Callable[["SmsRequest"], Awaitable[None]]
 # A bare-answer resolver returns a handler when this message is an answer it owns.
 Resolver = Callable[["SmsRequest"], Awaitable[Handler | None]]
+# When several claim a bare answer: one line telling how to send it to this capability with
+# its code, in the member's language (None: it cannot say, and the fallback answers).
+WhichHint = Callable[["SmsRequest"], Awaitable[str | None]]
 
 
 class KeywordCollision(ValueError):
@@ -43,7 +48,7 @@ class Keyword:
 
 @dataclass
 class Route:
-    kind: str  # optout | optin | help | step | keyword | code | bare | fallback
+    kind: str  # optout | optin | help | step | keyword | code | bare | which | fallback
     handler: Handler
     name: str
     code: str | None = None
@@ -57,6 +62,7 @@ class SmsRouter:
         self.code_handlers: dict[str, Handler] = {}
         self.steps: dict[str, Handler] = {}
         self.resolvers: list[tuple[str, Resolver]] = []
+        self.which_hints: dict[str, WhichHint] = {}
         self.optout_handler: Handler | None = None
         self.optin_handler: Handler | None = None
         self.help_handler: Handler | None = None
@@ -101,8 +107,11 @@ class SmsRouter:
     def step(self, flow: str, handler: Handler) -> None:
         self.steps[flow] = handler
 
-    def bare(self, name: str, resolver: Resolver) -> None:
+    def bare(self, name: str, resolver: Resolver, *, which: WhichHint | None = None) -> None:
+        """A bare-answer resolver; `which`: its line when another capability claims it too."""
         self.resolvers.append((name, resolver))
+        if which is not None:
+            self.which_hints[name] = which
 
     def set_optout(self, words: list[str], handler: Handler) -> None:
         self.optout_keys = frozenset(k for w in words for k in alias_keys(w))
@@ -200,4 +209,22 @@ class SmsRouter:
         if len(claims) == 1:
             return Route("bare", claims[0][1], f"bare:{claims[0][0]}", args=words)
         assert self.fallback_handler is not None, "the SMS router needs a fallback handler"
+        names = [name for name, _ in claims]
+        if len(names) > 1 and all(name in self.which_hints for name in names):
+            hints = [self.which_hints[name] for name in names]
+            return Route("which", self._ask_which(hints), "which:" + "+".join(names), args=words)
         return Route("fallback", self.fallback_handler, "fallback", args=words)
+
+    def _ask_which(self, hints: list[WhichHint]) -> Handler:
+        """Several capabilities claim a bare answer: each says how to send it with its code."""
+        fallback = self.fallback_handler
+        assert fallback is not None
+
+        async def ask(request: SmsRequest) -> None:
+            lines = [await hint(request) for hint in hints]
+            if any(line is None for line in lines):
+                await fallback(request)
+                return
+            await request.reply("\n".join(line for line in lines if line))
+
+        return ask
