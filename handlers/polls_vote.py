@@ -1,4 +1,4 @@
-"""Voting: ballot buttons on Telegram, `P7 2` / `P7 1,3` / `P7 0` / a bare `2` by SMS."""
+"""Voting: Telegram ballot buttons; by SMS `P7 2`, `P7 1,3`, `P7 0`, `P7 კი`, a bare `2` or `კი`."""
 
 from __future__ import annotations
 

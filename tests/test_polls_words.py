@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from typing import cast
 
 import pytest
 from sqlmodel import col, select
 
+from bot.sms.context import SmsRequest
+from bot.sms.router import Handler, SmsRouter, WhichHint
 from models.event_rsvps import EventRsvp
 from models.inbound import InboundMessage
 from models.members import SmsScript
@@ -216,3 +219,43 @@ async def test_an_anonymous_word_vote_leaves_no_trace_of_the_word(bot: RunningBo
         stored = (await session.execute(select(InboundMessage))).scalars().all()
     assert [m.text for m in stored] == [f"{poll.code} ···"]
     assert await counts(bot, poll) == [0, 1]
+
+
+async def test_the_router_asks_which_only_when_every_claimant_can_say_how() -> None:
+    """Two bare resolvers claim `კი`: asked which when both registered a `which` line (each
+    line in the answer), the generic fallback when one cannot say (as before)."""
+    replies: list[str] = []
+
+    class Typed:  # what the router reads of an SmsRequest
+        text, dialog = "კი", None
+
+        async def reply(self, text: str) -> None:
+            replies.append(text)
+
+    async def claim(request: SmsRequest) -> Handler | None:
+        async def handle(req: SmsRequest) -> None:
+            raise AssertionError("a claimant guessed")
+
+        return handle
+
+    async def fallback(request: SmsRequest) -> None:
+        await request.reply("fallback")
+
+    def line(text: str) -> WhichHint:
+        async def hint(request: SmsRequest) -> str | None:
+            return text
+
+        return hint
+
+    request = cast(SmsRequest, Typed())
+    router = SmsRouter()
+    router.set_fallback(fallback)
+    router.bare("polls", claim, which=line("P7 კი"))
+    router.bare("events", claim, which=line("კი E12"))
+    route = await router.route(request)
+    assert (route.kind, route.name) == ("which", "which:polls+events")
+    await route.handler(request)
+    router.bare("youth", claim)  # a third claimant with no line
+    route = await router.route(request)
+    await route.handler(request)
+    assert (route.kind, replies) == ("fallback", ["P7 კი\nკი E12", "fallback"])
