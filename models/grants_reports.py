@@ -17,6 +17,7 @@ from datetime import datetime, tzinfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import t
+from models.audiences import channels_for
 from models.communities import Community
 from models.grants import GrantCall
 from models.grants_applicants import GrantApplicant, Stage, applicants_of
@@ -27,6 +28,8 @@ from models.grants_labels import (
     stage_label,
     type_label,
 )
+from models.grants_office import reachable
+from models.members import Member
 
 DIMENSIONS: tuple[str, ...] = ("community", "sector", "applicant_type", "gender", "youth")
 
@@ -148,6 +151,12 @@ def counts_csv(
     return "\ufeff" + out.getvalue()  # the BOM lets spreadsheet programs read Georgian
 
 
+def reached_by(member: Member, language: str) -> str:
+    """How notices reach the applicant: `telegram`, `sms`, else the "🗣 tell in person" mark."""
+    channels = channels_for(member, urgent=False) if reachable(member) else []
+    return channels[0] if channels else t("grants.tell_in_person", language)
+
+
 async def applicants_csv(
     *,
     session: AsyncSession,
@@ -192,6 +201,7 @@ async def applicants_csv(
                 group_label("gender", group_of(applicant, "gender"), language, communities, ages),
                 group_label("youth", group_of(applicant, "youth"), language, communities, ages),
                 applicant.channel,
+                reached_by(member, language),
                 stage_label(applicant.stage, language),
                 local(applicant.created_at),
                 history,

@@ -151,6 +151,9 @@ async def test_a_new_person_without_a_phone_is_told_in_person(
     [vano_line] = [line for line in lines if line[1] == "ვანო ლომიძე"]
     assert vano_line[0] == str(row.id) and vano_line[2] == "" and vano_line[10] == "office"
     assert vano_line[6] == "საბავშვო მოედანი"
+    assert vano_line[11] == "🗣 უთხარით პირადად"  # nothing reaches him: as marked in the list
+    [farmer_line] = [line for line in lines if line[1] == "ფერმერი გიორგი"]
+    assert farmer_line[11] == "telegram"
 
     # Someone with a phone is reached by SMS: not marked.
     await secretariat.post(

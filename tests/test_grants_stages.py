@@ -187,8 +187,10 @@ async def test_counts_for_the_board_and_the_csv_files(bot: RunningBot) -> None:
     assert listing[0][:3] == ["ID", "Name", "Phone"]
     by_phone = {row[2]: row for row in listing[1:]}
     assert by_phone[older.phone or ""][5:7] == ["NGO", "თხილის საშრობი"]
-    assert by_phone[older.phone or ""][11] == "Not shortlisted"
-    assert "Idea received" in by_phone[older.phone or ""][13]
+    assert listing[0][10:13] == ["Channel", "Reached by", "Stage"]
+    assert by_phone[older.phone or ""][11:13] == ["sms", "Not shortlisted"]
+    assert by_phone[young.phone or ""][11] == "telegram"  # Telegram first, though it has a phone
+    assert "Idea received" in by_phone[older.phone or ""][14]
 
     async with bot.rt.db.session() as session:
         query = select(AuditLog.action).where(col(AuditLog.action).startswith("grant.export"))
