@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.outbound import Outgoing, queue_for_member
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -102,15 +102,22 @@ def staff_notice(
             poll, results, language, settings, communities=communities, breakdowns=False
         )
     text += "\n\n" + t("polls.results_more", language, code=poll.code)
-    return Outgoing(text=text, sms_text=sms_results(poll, results, language))
+    sms = sms_results(poll, results, language, content=DEFAULT_LANGUAGE)  # as the staff wrote it
+    return Outgoing(text=text, sms_text=sms)
 
 
 def voter_notice(poll: Poll, results: PollResults, language: str) -> Outgoing:
+    """The results for a voter, in their version of the poll."""
     lines = [
-        t("polls.results_notice_head", language, code=poll.code, question=poll.question),
+        t(
+            "polls.results_notice_head",
+            language,
+            code=poll.code,
+            question=poll.version(language)[0],
+        ),
         "",
         turnout_line(results, language),
-        *results_lines(poll, results),
+        *results_lines(poll, results, language),
     ]
     return Outgoing(text="\n".join(lines), sms_text=sms_results(poll, results, language))
 
@@ -195,7 +202,8 @@ def digest_section(rt: Runtime) -> DigestSection:
                 member_ids=[member.id],
                 app_secret=rt.settings.secret_key,
             )
-            question = poll.question if len(poll.question) <= 80 else poll.question[:79] + "…"
+            question = poll.version(member.language)[0]
+            question = question if len(question) <= 80 else question[:79] + "…"
             found.append(
                 t(
                     "polls.digest_done" if voted else "polls.digest_todo",

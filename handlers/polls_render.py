@@ -6,7 +6,7 @@ from datetime import datetime
 
 from babel.dates import format_datetime
 
-from bot.i18n import t
+from bot.i18n import DEFAULT_LANGUAGE, t
 from bot.outbound import Button, Outgoing, with_stop_line
 from bot.settings import Settings
 from models.communities import Community
@@ -30,13 +30,15 @@ def option_label(number: int, option: str) -> str:
     return f"{number}) {option}"
 
 
-def choices_text(poll: Poll, choices: list[int]) -> str:
-    return ", ".join(option_label(n, poll.options[n - 1]) for n in choices)
+def choices_text(poll: Poll, choices: list[int], language: str = DEFAULT_LANGUAGE) -> str:
+    options = poll.version(language)[1]
+    return ", ".join(option_label(n, options[n - 1]) for n in choices)
 
 
-def results_lines(poll: Poll, results: PollResults) -> list[str]:
+def results_lines(poll: Poll, results: PollResults, language: str = DEFAULT_LANGUAGE) -> list[str]:
+    """The options with their counts, in the poll's `language` version (Georgian for staff)."""
     lines = []
-    for n, option in enumerate(poll.options, start=1):
+    for n, option in enumerate(poll.version(language)[1], start=1):
         count = results.counts[n - 1]
         lines.append(f"{option_label(n, option)} — {count} ({results.percent(count)}%)")
     return lines
@@ -65,7 +67,9 @@ def ballot_text(
     results: PollResults | None = None,
     reminder: bool = False,
 ) -> str:
-    """The ballot message; `results` are shown when the poll shows them (live or at close)."""
+    """The ballot message in the member's version of the poll; `results` are shown when the
+    poll shows them (live or at close)."""
+    question = poll.version(language)[0]
     lines: list[str] = []
     if reminder:
         lines += [
@@ -77,7 +81,7 @@ def ballot_text(
             ),
             "",
         ]
-    lines.append(t("polls.ballot_head", language, code=poll.code, question=poll.question))
+    lines.append(t("polls.ballot_head", language, code=poll.code, question=question))
     if poll.is_open:
         lines.append(
             t("polls.ballot_multiple" if poll.multiple else "polls.ballot_single", language)
@@ -89,12 +93,12 @@ def ballot_text(
             t("polls.ballot_until", language, when=when(poll.closes_at, language, settings))
         )
         if poll.results_live and results is not None:
-            lines += ["", turnout_line(results, language), *results_lines(poll, results)]
+            lines += ["", turnout_line(results, language), *results_lines(poll, results, language)]
     else:
         closed_at = poll.closed_at or poll.closes_at
         lines.append(t("polls.ballot_closed", language, when=when(closed_at, language, settings)))
         if shows_results_at_close(poll) and results is not None:
-            lines += ["", turnout_line(results, language), *results_lines(poll, results)]
+            lines += ["", turnout_line(results, language), *results_lines(poll, results, language)]
     return "\n".join(lines)
 
 
@@ -109,7 +113,7 @@ def ballot_buttons(poll: Poll, language: str, chosen: list[int]) -> list[list[Bu
                 f"pv:{poll.id}:{n}",
             )
         ]
-        for n, option in enumerate(poll.options, start=1)
+        for n, option in enumerate(poll.version(language)[1], start=1)
     ]
     if chosen:
         rows.append([Button(t("polls.withdraw_button", language), f"pv:{poll.id}:w")])
@@ -117,7 +121,8 @@ def ballot_buttons(poll: Poll, language: str, chosen: list[int]) -> list[list[Bu
 
 
 def sms_ballot(poll: Poll, language: str, settings: Settings, *, reminder: bool = False) -> str:
-    options = " ".join(option_label(n, o) for n, o in enumerate(poll.options, start=1))
+    question, texts = poll.version(language)
+    options = " ".join(option_label(n, o) for n, o in enumerate(texts, start=1))
     hint = t(
         "polls.sms_hint_multiple" if poll.multiple else "polls.sms_hint_single",
         language,
@@ -127,7 +132,7 @@ def sms_ballot(poll: Poll, language: str, settings: Settings, *, reminder: bool 
         "polls.sms_ballot",
         language,
         code=poll.code,
-        question=poll.question,
+        question=question,
         options=options,
         hint=hint,
         when=when(poll.closes_at, language, settings),
@@ -175,7 +180,7 @@ def error_text(error: PollError, poll: Poll | None, language: str, code: str) ->
 
 
 def vote_text(poll: Poll, outcome: str, choices: list[int], language: str) -> str:
-    chosen = choices_text(poll, choices)
+    chosen = choices_text(poll, choices, language)
     if outcome == "withdrawn":
         return t("polls.vote_withdrawn", language, code=poll.code)
     if outcome == "changed":
@@ -308,10 +313,14 @@ def results_text(
     return "\n".join(lines)
 
 
-def sms_results(poll: Poll, results: PollResults, language: str) -> str:
+def sms_results(
+    poll: Poll, results: PollResults, language: str, *, content: str | None = None
+) -> str:
+    """The totals by SMS; the options in the `content` version (default: `language`'s)."""
+    options = poll.version(content or language)[1]
     lines = " ".join(
         f"{option_label(n, o)} {results.counts[n - 1]} ({results.percent(results.counts[n - 1])}%)"
-        for n, o in enumerate(poll.options, start=1)
+        for n, o in enumerate(options, start=1)
     )
     return t(
         "polls.sms_results",

@@ -30,7 +30,7 @@ from handlers.polls_render import (
     vote_text,
     when,
 )
-from handlers.polls_words import option_for_word, polls_named
+from handlers.polls_words import poll_option_for_word, polls_named
 from models.base import utcnow
 from models.event_queries import open_invites
 from models.members import Member, member_by_telegram
@@ -205,7 +205,7 @@ async def sms_vote(request: SmsRequest, poll_id: int, text: str) -> None:
         await reply_about_poll(request, poll, await sms_ballot_now(request, poll, now))
         return
     if numbers is None:
-        option = option_for_word(poll.options, text)  # `P7 კი`: the option's word
+        option = poll_option_for_word(poll, text)  # `P7 კი`: the option's word, any version
         numbers = [option] if option is not None else None
     if numbers is None:
         reason = "bad_numbers" if poll.accepts_votes(now) else "closed"
@@ -247,7 +247,7 @@ async def sms_ballot_now(request: SmsRequest, poll: Poll, now: datetime) -> str:
         results = await poll_results(session=request.session, poll=poll)
         text += " " + sms_results(poll, results, language)
     if mine:
-        text += " " + t("polls.sms_your_vote", language, choices=choices_text(poll, mine))
+        text += " " + t("polls.sms_your_vote", language, choices=choices_text(poll, mine, language))
     return text
 
 

@@ -44,6 +44,18 @@ def _same_words(option: list[str], typed: list[str]) -> bool:
 
 def option_for_word(options: list[str], text: str) -> int | None:
     """The option (1-based) the typed text names, when exactly one does; else None."""
+    return _option_for_word(options, text)
+
+
+def poll_option_for_word(poll: Poll, text: str) -> int | None:
+    """The option the typed text names in any of the poll's versions (ka, az, ru, en), when
+    the versions that name one agree on exactly one; else None."""
+    found = {_option_for_word(options, text) for _, options in poll.versions().values()}
+    found.discard(None)
+    return found.pop() if len(found) == 1 else None
+
+
+def _option_for_word(options: list[str], text: str) -> int | None:
     typed = clean(text).split()
     if not typed or parse_numbers(" ".join(typed)) is not None:
         return None
@@ -69,7 +81,7 @@ async def polls_named(request: SmsRequest) -> tuple[list[tuple[Poll, int]], list
     open_: list[tuple[Poll, int]] = []
     closed: list[Poll] = []
     for poll in polls:
-        option = option_for_word(poll.options, request.text)
+        option = poll_option_for_word(poll, request.text)
         if option is None:
             continue
         if poll.accepts_votes(now):

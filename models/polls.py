@@ -53,6 +53,7 @@ from sqlalchemy import JSON, Column, or_, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
+from bot.i18n import DEFAULT_LANGUAGE, pick_content
 from models.audiences import Audience, is_youth, select_members
 from models.base import UTCDateTime, utcnow
 from models.members import Member
@@ -60,6 +61,7 @@ from models.privacy import iso, register_exporter
 
 MIN_OPTIONS, MAX_OPTIONS = 2, 10
 MAX_QUESTION, MAX_OPTION = 300, 100
+TRANSLATIONS = ("az", "ru", "en")  # optional versions beside the Georgian one
 MIN_DURATION, MAX_DURATION = timedelta(minutes=10), timedelta(weeks=8)
 SHORT_POLL = timedelta(hours=48)  # shorter polls get their reminder halfway
 REMINDER_BEFORE = timedelta(hours=24)
@@ -90,6 +92,10 @@ class Poll(SQLModel, table=True):
     audience_size: int = 0
     ballot_salt: str | None = Field(default=None, max_length=64)  # anonymous, until close
     final_results: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # Optional az / ru / en versions beside the Georgian `question` / `options` (same count and
+    # order of options); NULL for polls made before versions existed.
+    question_versions: dict[str, str] | None = Field(default=None, sa_column=Column(JSON))
+    option_versions: dict[str, list[str]] | None = Field(default=None, sa_column=Column(JSON))
 
     @property
     def code(self) -> str:
@@ -101,6 +107,23 @@ class Poll(SQLModel, table=True):
 
     def accepts_votes(self, now: datetime) -> bool:
         return self.is_open and now < self.closes_at
+
+    def versions(self) -> dict[str, tuple[str, list[str]]]:
+        """Every language the poll is written in: {"ka": (question, options), "az": ...}."""
+        found = {DEFAULT_LANGUAGE: (self.question, list(self.options))}
+        questions, options = self.question_versions or {}, self.option_versions or {}
+        for language, question in questions.items():
+            texts = options.get(language)
+            if question and texts and len(texts) == len(self.options):
+                found[language] = (question, list(texts))
+        return found
+
+    def version(self, language: str) -> tuple[str, list[str]]:
+        """(question, options) for a member: their language, else the fallback chain
+        (az → ru → ka, ru → ka, en → ka: bot.i18n.pick_content)."""
+        versions = self.versions()
+        chosen, _ = pick_content({code: q for code, (q, _) in versions.items()}, language)
+        return versions.get(chosen, versions[DEFAULT_LANGUAGE])
 
 
 class PollRecipient(SQLModel, table=True):
@@ -158,6 +181,26 @@ def check_draft(*, question: str, options: list[str], closes_at: datetime, now: 
         raise PollInvalid("closing")
 
 
+def check_versions(
+    versions: dict[str, tuple[str, list[str]]], options: list[str]
+) -> dict[str, tuple[str, list[str]]]:
+    """The az / ru / en versions, stripped: each a question and as many options, in the same
+    order, as the Georgian one (PollInvalid "version" otherwise); empty versions are dropped."""
+    clean: dict[str, tuple[str, list[str]]] = {}
+    for language, (question, texts) in versions.items():
+        texts = [o.strip() for o in texts if o.strip()]
+        if not question.strip() and not texts:
+            continue
+        if language not in TRANSLATIONS or not question.strip() or len(question) > MAX_QUESTION:
+            raise PollInvalid("version")
+        if len(texts) != len(options) or any(len(o) > MAX_OPTION for o in texts):
+            raise PollInvalid("version")
+        if len({o.casefold() for o in texts}) != len(texts):
+            raise PollInvalid("version")
+        clean[language] = (question.strip(), texts)
+    return clean
+
+
 def reminder_time(opened_at: datetime, closes_at: datetime) -> datetime:
     """24 hours before close, or halfway for polls shorter than two days."""
     if closes_at - opened_at < SHORT_POLL:
@@ -179,11 +222,14 @@ async def open_poll(
     created_by: int | None,
     youth_ages: tuple[int, int],
     now: datetime | None = None,
+    versions: dict[str, tuple[str, list[str]]] | None = None,
 ) -> tuple[Poll, list[Member]]:
-    """Create an open poll and fix its electorate; returns the poll and its recipients."""
+    """Create an open poll and fix its electorate; returns the poll and its recipients.
+    `versions`: optional az / ru / en (question, options) beside the Georgian ones."""
     now = now or utcnow()
     options = [o.strip() for o in options]
     check_draft(question=question, options=options, closes_at=closes_at, now=now)
+    translated = check_versions(versions or {}, options)
     members = await select_members(
         session=session,
         audience=audience,
@@ -205,6 +251,8 @@ async def open_poll(
         reminder_at=reminder_time(now, closes_at),
         audience_size=len(members),
         ballot_salt=base64.b64encode(secrets.token_bytes(32)).decode() if anonymous else None,
+        question_versions={code: q for code, (q, _) in translated.items()} or None,
+        option_versions={code: o for code, (_, o) in translated.items()} or None,
     )
     session.add(poll)
     await session.flush()

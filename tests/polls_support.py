@@ -64,6 +64,7 @@ async def send_poll(
     closes_in: timedelta = timedelta(days=3),
     audience: Audience | None = None,
     now: datetime | None = None,
+    versions: dict[str, tuple[str, list[str]]] | None = None,
 ) -> Poll:
     """Open a poll as /newpoll's Send does, and let the delivery engine send the ballots."""
     now = now or utcnow()
@@ -81,6 +82,7 @@ async def send_poll(
             created_by=None,
             youth_ages=(14, 29),
             now=now,
+            versions=versions,
         )
         await queue_ballots(bot.rt, session, poll, members, now)
     bot.rt.delivery.wake()

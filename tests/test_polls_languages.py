@@ -1,0 +1,123 @@
+"""Polls in every member's language: the secretariat adds az / ru / en versions of the question
+and options; each member gets theirs (else az → ru → ka, ru → ka, en → ka), on both channels,
+in reminders and results; /results and the CSV stay in Georgian; old polls are unchanged."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from models.base import utcnow
+from models.polls import Poll, PollInvalid
+from models.polls_results import poll_results
+from tests.harness import RunningBot
+from tests.polls_support import OPTIONS, QUESTION, add_member, polls_bot, reload, send_poll, tick
+
+AZ_PHONE, KA_PHONE, EN_PHONE = "+995599320001", "+995599320002", "+995599320003"
+VERSIONS = {
+    "az": ("Təlim üçün hansı tarix uyğundur?", ["3 dekabr", "5 dekabr", "10 dekabr"]),
+    "ru": ("Какая дата подходит для тренинга?", ["3 декабря", "5 декабря", "10 декабря"]),
+}
+
+
+@pytest.fixture
+async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    async with polls_bot(db_url, tmp_path) as running:
+        yield running
+
+
+async def counts(bot: RunningBot, poll: Poll) -> list[int]:
+    async with bot.rt.db.session() as session:
+        return (await poll_results(session=session, poll=await reload(bot, poll))).counts
+
+
+async def test_an_azerbaijani_sms_member_and_a_russian_telegram_member_get_their_versions(
+    bot: RunningBot,
+) -> None:
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    olga = bot.tg.user()
+    await add_member(bot, olga, phone=False, language="ru")
+    poll = await send_poll(bot, versions=VERSIONS)
+
+    [ballot] = await bot.sms_replies(AZ_PHONE, 1)
+    assert f"{poll.code}: Təlim üçün hansı tarix uyğundur?" in ballot
+    assert "1) 3 dekabr 2) 5 dekabr 3) 10 dekabr" in ballot
+    assert "დეკემბერი" not in ballot
+
+    telegram = await olga.reply()
+    assert "Какая дата подходит для тренинга?" in telegram.text
+    assert olga.buttons(telegram) == [["1) 3 декабря"], ["2) 5 декабря"], ["3) 10 декабря"]]
+
+    # Olga's vote is confirmed with her words; the Azerbaijani answers by SMS, in hers.
+    await olga.press("2) 5 декабря")
+    await bot.tg.wait_until(lambda: "✓ 2) 5 декабря" in olga.last().labels)
+    assert "5 декабря" in (olga.callback_answers[-1] or {}).get("text", "")
+    [answer] = await bot.sms(AZ_PHONE, f"{poll.code} 3")
+    assert "3) 10 dekabr" in answer
+    assert await counts(bot, poll) == [0, 1, 1]
+
+
+async def test_a_member_whose_language_has_no_version_gets_georgian(bot: RunningBot) -> None:
+    await add_member(bot, None, phone=EN_PHONE, language="en")
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    poll = await send_poll(bot, versions={"ru": VERSIONS["ru"]})  # no az, no en
+    [english] = await bot.sms_replies(EN_PHONE, 1)
+    assert f"{poll.code}: {QUESTION}" in english  # en → ka
+    assert "1) 3 დეკემბერი" in english
+    [azeri] = await bot.sms_replies(AZ_PHONE, 1)
+    assert "Какая дата подходит для тренинга?" in azeri  # az → ru before ka
+
+
+async def test_an_option_word_in_any_version_votes(bot: RunningBot) -> None:
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    poll = await send_poll(
+        bot,
+        question="ფესტივალი სად გავმართოთ?",
+        options=["ლაგოდეხი", "კაბალი"],
+        versions={"az": ("Festival harada olsun?", ["Laqodexi", "Qax"])},
+    )
+    await bot.sms_replies(AZ_PHONE, 1)
+    [answer] = await bot.sms(AZ_PHONE, f"{poll.code} qax")
+    assert "2) Qax" in answer
+    [by_georgian] = await bot.sms(AZ_PHONE, "ლაგოდეხი")
+    assert "1) Laqodexi" in by_georgian
+    assert await counts(bot, poll) == [1, 0]
+
+
+async def test_reminder_and_results_come_in_the_members_language(bot: RunningBot) -> None:
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    await add_member(bot, None, phone=KA_PHONE)
+    now = utcnow()
+    poll = await send_poll(bot, versions=VERSIONS, closes_in=timedelta(days=3), now=now)
+    await bot.sms_replies(AZ_PHONE, 1)
+    await bot.sms_replies(KA_PHONE, 1)
+    await bot.sms(KA_PHONE, f"{poll.code} 1")
+
+    await tick(bot, poll.reminder_at + timedelta(minutes=1))
+    reminder = (await bot.sms_replies(AZ_PHONE, 2))[1]  # only the Azerbaijani has not voted
+    assert "Təlim üçün hansı tarix uyğundur?" in reminder and "10 dekabr" in reminder
+
+    await bot.sms(AZ_PHONE, f"{poll.code} 2")
+    await tick(bot, poll.closes_at + timedelta(minutes=1))
+    az_results = (await bot.sms_replies(AZ_PHONE, 4))[3]
+    assert "5 dekabr" in az_results and "დეკემბერი" not in az_results
+    ka_results = (await bot.sms_replies(KA_PHONE, 3))[2]
+    assert "5 დეკემბერი" in ka_results
+
+
+async def test_versions_must_have_the_same_options(bot: RunningBot) -> None:
+    with pytest.raises(PollInvalid):
+        await send_poll(bot, versions={"ru": ("Вопрос?", ["3 декабря", "5 декабря"])})
+
+
+async def test_a_poll_without_versions_is_georgian_for_everyone(bot: RunningBot) -> None:
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    poll = await send_poll(bot)
+    [ballot] = await bot.sms_replies(AZ_PHONE, 1)
+    assert f"{poll.code}: {QUESTION}" in ballot
+    fresh = await reload(bot, poll)
+    assert fresh.question_versions is None and fresh.option_versions is None
+    assert fresh.version("ru") == (QUESTION, OPTIONS)
