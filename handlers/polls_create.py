@@ -1,6 +1,8 @@
 """/newpoll: a guided flow kept in a Dialog (flow "newpoll"), secretariat only.
 
-Steps: question → options → one/several → anonymous/named → audience → closing time →
+Steps: question → options [⇄ versions: optional az / ru / en question and options, each
+version_question → version_options; from the options' "Languages" button or the preview] →
+one/several → anonymous/named → audience → closing time →
 live results? → results to voters? → preview → send. Buttons edit the flow's message in
 place; typed answers (question, options, closing time) get a new message. From the preview
 any part can be changed again.
@@ -37,6 +39,7 @@ from models.polls import (
     MAX_OPTIONS,
     MAX_QUESTION,
     MIN_DURATION,
+    TRANSLATIONS,
     PollInvalid,
     open_poll,
 )
@@ -150,6 +153,8 @@ async def on_text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialo
                     options.append(option)
             await advance_dialog(session=session, dialog=dialog, step="options", options=options)
             problem = "\n".join(notes) or None
+        elif dialog.step in ("version_question", "version_options"):
+            problem = await _version_text(session, dialog, text, language)
         elif dialog.step == "closing":
             now = utcnow()
             moment = parse_closing(text, now, rt.settings.tz)
@@ -177,6 +182,29 @@ async def on_text_step(update: Update, context: ContextTypes.DEFAULT_TYPE, dialo
     if problem:
         screen_text = problem + "\n\n" + screen_text
     await _show(message, screen_text, buttons, edit=False)
+
+
+async def _version_text(
+    session: AsyncSession, dialog: Dialog, text: str, language: str
+) -> str | None:
+    """A typed version: its question, then all its options at once (as many as in Georgian)."""
+    code, options = dialog.data.get("version_of", ""), list(dialog.data.get("options", []))
+    versions = dict(dialog.data.get("versions", {}))
+    if dialog.step == "version_question":
+        if not text or len(text) > MAX_QUESTION:
+            return t("polls.np_question_too_long", language, length=len(text), max=MAX_QUESTION)
+        await advance_dialog(
+            session=session, dialog=dialog, step="version_options", version_question=text
+        )
+        return None
+    typed = _split_options(text)
+    if len(typed) != len(options) or any(not o or len(o) > MAX_OPTION for o in typed):
+        return t("polls.np_version_count", language, count=len(options))
+    if len({o.casefold() for o in typed}) != len(typed):
+        return t("polls.np_option_duplicate", language, option=typed[0])
+    versions[code] = [dialog.data.get("version_question", ""), typed]
+    await advance_dialog(session=session, dialog=dialog, step="versions", versions=versions)
+    return None
 
 
 async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -222,10 +250,23 @@ async def apply_button(
 ) -> str | None:
     """Move the draft on by one button; a toast text when the press was refused."""
     step, data = dialog.step, dialog.data
-    if verb == "od" and step == "options":
+    if verb in ("od", "vs") and step == "options":
         if len(data.get("options", [])) < 2:
             return t("polls.np_options_need_two", language)
-        await advance_dialog(session=session, dialog=dialog, step=next_step(dialog, "options"))
+        count = len(data.get("options", []))  # versions with another count no longer fit
+        versions = {c: v for c, v in data.get("versions", {}).items() if len(v[1]) == count}
+        after = next_step(dialog, "options") if verb == "od" else "versions"
+        await advance_dialog(session=session, dialog=dialog, step=after, versions=versions)
+    elif verb == "v" and step == "versions" and arg in TRANSLATIONS:
+        await advance_dialog(
+            session=session, dialog=dialog, step="version_question", version_of=arg
+        )
+    elif verb == "vx" and step == "versions" and arg in TRANSLATIONS:
+        versions = {c: v for c, v in data.get("versions", {}).items() if c != arg}
+        await advance_dialog(session=session, dialog=dialog, step="versions", versions=versions)
+    elif verb == "vd" and step == "versions":
+        after = "preview" if data.get("editing") else "kind"
+        await advance_dialog(session=session, dialog=dialog, step=after)
     elif verb == "ou" and step == "options":
         await advance_dialog(
             session=session,
@@ -258,7 +299,9 @@ async def apply_button(
             editing=True,
         )
     elif (
-        verb == "e" and step == "preview" and arg in ("question", "options", "audience", "closing")
+        verb == "e"
+        and step == "preview"
+        and arg in ("question", "options", "versions", "audience", "closing")
     ):
         await advance_dialog(session=session, dialog=dialog, step=arg)
     else:
@@ -302,6 +345,7 @@ async def send_poll(
             created_by=member.id,
             youth_ages=(rt.settings.youth_min_age, rt.settings.youth_max_age),
             now=now,
+            versions={c: (q, list(o)) for c, (q, o) in data.get("versions", {}).items()},
         )
     except PollInvalid as error:
         step = "closing" if error.reason == "closing" else "options"
@@ -322,6 +366,7 @@ async def send_poll(
         details={
             "question": poll.question,
             "options": poll.options,
+            "versions": sorted(poll.question_versions or {}),
             "anonymous": poll.anonymous,
             "multiple": poll.multiple,
             "audience": poll.audience,

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.i18n import t
+from bot.i18n import LANGUAGE_NAMES, t
 from bot.outbound import Button, quiet_until, with_stop_line
 from bot.runtime import Runtime
 from bot.sms.encoding import sms_info
@@ -16,7 +16,14 @@ from handlers import audience_picker as picker
 from handlers.polls_render import ballot_text, option_label, sms_ballot, when
 from models.base import utcnow
 from models.dialogs import Dialog
-from models.polls import MAX_OPTION, MAX_OPTIONS, MAX_QUESTION, Poll, reminder_time
+from models.polls import (
+    MAX_OPTION,
+    MAX_OPTIONS,
+    MAX_QUESTION,
+    TRANSLATIONS,
+    Poll,
+    reminder_time,
+)
 
 FLOW = "newpoll"
 PICKER = picker.Picker("np:a")
@@ -66,7 +73,21 @@ async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: s
             if len(options) >= 2:
                 row.insert(0, Button(t("polls.np_options_done", language), "np:od"))
             rows.append(row)
+            if len(options) >= 2:  # optional az / ru / en versions
+                rows.append([Button(t("polls.np_edit_versions", language), "np:vs")])
         return text, [*rows, _cancel(language)]
+    if step == "versions":
+        return versions_screen(data, language)
+    if step in ("version_question", "version_options"):
+        name = LANGUAGE_NAMES.get(data.get("version_of", ""), "")
+        if step == "version_question":
+            asked = t(
+                "polls.np_version_question", language, language=name, question=data["question"]
+            )
+        else:
+            listed = "\n".join(option_label(n, o) for n, o in enumerate(data["options"], start=1))
+            asked = t("polls.np_version_options", language, language=name, options=listed)
+        return asked, [_cancel(language)]
     if step == "kind":
         return t("polls.np_kind", language), [
             [
@@ -115,6 +136,25 @@ async def screen(rt: Runtime, session: AsyncSession, dialog: Dialog, language: s
     return await preview(rt, session, data, language, now)
 
 
+def versions_screen(data: dict[str, Any], language: str) -> Screen:
+    """Optional az / ru / en versions: members get theirs, else az → ru → ka, ru/en → ka."""
+    versions: dict[str, list[Any]] = data.get("versions", {})
+    text = t("polls.np_versions", language)
+    for code in TRANSLATIONS:
+        if code in versions:
+            question, options = versions[code]
+            text += f"\n\n{LANGUAGE_NAMES[code]}: {question}\n" + "\n".join(
+                option_label(n, o) for n, o in enumerate(options, start=1)
+            )
+    add = [
+        Button(("✎ " if code in versions else "+ ") + LANGUAGE_NAMES[code], f"np:v:{code}")
+        for code in TRANSLATIONS
+    ]
+    remove = [Button(f"✕ {LANGUAGE_NAMES[code]}", f"np:vx:{code}") for code in versions]
+    rows = [add, *([remove] if remove else [])]
+    return text, [*rows, [Button(t("polls.np_next", language), "np:vd")], _cancel(language)]
+
+
 async def preview(
     rt: Runtime, session: AsyncSession, data: dict[str, Any], language: str, now: datetime
 ) -> Screen:
@@ -149,6 +189,14 @@ async def preview(
         summary=summary,
     )
     quiet = quiet_until(settings, now)
+    versions = data.get("versions", {})
+    text += "\n\n" + t(
+        "polls.np_preview_versions",
+        language,
+        languages=", ".join(
+            LANGUAGE_NAMES[c] for c in ("ka", *TRANSLATIONS) if c == "ka" or c in versions
+        ),
+    )
     if quiet is not None and found.sms:
         text += "\n\n" + t("polls.np_quiet_warning", language, when=when(quiet, language, settings))
     edit = [
@@ -156,6 +204,7 @@ async def preview(
         Button(t("polls.np_edit_options", language), "np:e:options"),
     ]
     edit2 = [
+        Button(t("polls.np_edit_versions", language), "np:e:versions"),
         Button(t("polls.np_edit_audience", language), "np:e:audience"),
         Button(t("polls.np_edit_closing", language), "np:e:closing"),
     ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from models.base import utcnow
+from models.members import Role
 from models.polls import Poll, PollInvalid
 from models.polls_results import poll_results
 from tests.harness import RunningBot
@@ -121,3 +122,45 @@ async def test_a_poll_without_versions_is_georgian_for_everyone(bot: RunningBot)
     fresh = await reload(bot, poll)
     assert fresh.question_versions is None and fresh.option_versions is None
     assert fresh.version("ru") == (QUESTION, OPTIONS)
+
+
+async def test_the_secretary_adds_an_azerbaijani_version_in_newpoll(bot: RunningBot) -> None:
+    tamar = bot.tg.user()
+    await add_member(bot, tamar, phone=False, role=Role.SECRETARIAT)
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    await tamar.send("/newpoll")
+    await tamar.reply()
+    await tamar.send("ფესტივალზე წამოხვალთ?")
+    await tamar.reply()
+    await tamar.send("კი\nარა")
+    await tamar.reply()
+    await tamar.press("🌐 ენები")
+    await bot.tg.wait_until(lambda: "+ Azərbaycanca" in tamar.last().labels)
+    await tamar.press("+ Azərbaycanca")
+    await bot.tg.wait_until(lambda: "ფესტივალზე წამოხვალთ?" in tamar.last().text)
+    await tamar.send("Festivala gələcəksiniz?")
+    assert "1) კი\n2) არა" in (await tamar.reply()).text
+    await tamar.send("Bəli")  # one answer of two: asked again
+    assert "ზუსტად 2 პასუხი" in (await tamar.reply()).text
+    await tamar.send("Bəli\nXeyr")
+    versions = await tamar.reply()
+    assert "Azərbaycanca: Festivala gələcəksiniz?\n1) Bəli\n2) Xeyr" in versions.text
+    await tamar.press("შემდეგი ➜")
+    await bot.tg.wait_until(lambda: "ნაბიჯი 3/8" in tamar.last().text)
+    await tamar.press("ერთი პასუხი")
+    await bot.tg.wait_until(lambda: "ნაბიჯი 4/8" in tamar.last().text)
+    await tamar.press("👤 სახელობითი")
+    await bot.tg.wait_until(lambda: "ნაბიჯი 5/8" in tamar.last().text)
+    await tamar.press("შემდეგი ➜")
+    await bot.tg.wait_until(lambda: "ნაბიჯი 6/8" in tamar.last().text)
+    await tamar.send("3d")
+    await tamar.reply()
+    await tamar.press("დახურვამდე დამალვა")
+    await bot.tg.wait_until(lambda: "ნაბიჯი 8/8" in tamar.last().text)
+    await tamar.press("კი")
+    await bot.tg.wait_until(lambda: "წინასწარი ნახვა" in tamar.last().text)
+    assert "ენები: ქართული, Azərbaycanca" in tamar.last().text
+    await tamar.press("✅ გაგზავნა")
+    await bot.tg.wait_until(lambda: "✅ P" in tamar.last().text)
+    [ballot] = await bot.sms_replies(AZ_PHONE, 1)
+    assert "Festivala gələcəksiniz?" in ballot and "1) Bəli 2) Xeyr" in ballot
