@@ -134,3 +134,37 @@ async def test_a_named_vote_shows_on_the_members_page(rt: Runtime, secretariat: 
     profile = text_of(await secretariat.get(f"/admin/members/{voter.id}"))
     assert "სად ჩავატაროთ შემდეგი კრება? P1 — კაბალი" in profile
     assert "იხურება" in text_of(await secretariat.get("/admin"))  # the overview lists it
+
+
+async def test_the_web_form_saves_versions_in_other_languages(
+    rt: Runtime, secretariat: Browser
+) -> None:
+    async with rt.db.session() as session:
+        await make_member(session, name="Aysel", language="az")
+    page = text_of(await secretariat.get("/admin/polls/new"))
+    assert "სხვა ენებზე" in page
+    short = poll_form(rt, question_ru="Где провести собрание?", options_ru="Лагодехи\nКабали")
+    bad = await secretariat.post("/admin/polls/new", short)
+    assert bad.status_code == 400 and "იმდენივე პასუხი" in text_of(bad)
+    assert "Где провести собрание?" in bad.text  # kept
+    versions = poll_form(
+        rt,
+        question_az="Növbəti yığıncaq harada olsun?",
+        options_az="Laqodexi\nQabalı\nAfeni",
+    )
+    poll_id = await send_poll(rt, secretariat, **versions)
+    async with rt.db.session() as session:
+        poll = await session.get(Poll, poll_id)
+        ballot = (
+            (
+                await session.execute(
+                    select(OutboxMessage).where(OutboxMessage.kind == "poll_ballot")
+                )
+            )
+            .scalars()
+            .one()
+        )
+    assert poll is not None and poll.question == "სად ჩავატაროთ შემდეგი კრება?"
+    assert poll.question_versions == {"az": "Növbəti yığıncaq harada olsun?"}
+    assert poll.option_versions == {"az": ["Laqodexi", "Qabalı", "Afeni"]}
+    assert "Növbəti yığıncaq harada olsun?" in ballot.text

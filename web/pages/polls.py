@@ -16,7 +16,7 @@ from handlers.polls_render import group_label
 from models.audiences import Audience, select_members
 from models.audit import record_audit
 from models.base import utcnow
-from models.polls import MAX_OPTIONS, PollInvalid, get_poll, list_polls, open_poll
+from models.polls import MAX_OPTIONS, TRANSLATIONS, PollInvalid, get_poll, list_polls, open_poll
 from models.polls_results import poll_results
 from web.forms import (
     AudienceNote,
@@ -57,7 +57,10 @@ async def _form(
     )  # fmt: skip
 
 
-FIELDS = ("question", "options", "closes", "multiple", "anonymous", "live", "share")
+FIELDS = (
+    "question", "options", "closes", "multiple", "anonymous", "live", "share",
+    *(f"{field}_{code}" for code in TRANSLATIONS for field in ("question", "options")),
+)  # fmt: skip
 
 
 @page(Access.SECRETARIAT)
@@ -79,6 +82,10 @@ async def create_poll(request: Request, staff: Staff) -> Response:
         return await _form(request, staff, values, note.audience, note=note,
                            status=200 if note.ok else 400)  # fmt: skip
     options = [line.strip() for line in values["options"].splitlines() if line.strip()]
+    versions = {  # optional az / ru / en (question, options) beside the Georgian ones
+        code: (values[f"question_{code}"], values[f"options_{code}"].splitlines())
+        for code in TRANSLATIONS
+    }
     closes_at = parse_local(values["closes"], rt.settings.tz)
     now = utcnow()
     async with rt.db.session() as session:
@@ -91,6 +98,7 @@ async def create_poll(request: Request, staff: Staff) -> Response:
                 audience=audience, closes_at=closes_at, results_live=values["live"] == "on",
                 results_to_voters=values["share"] == "on", created_by=staff.member_id,
                 youth_ages=(rt.settings.youth_min_age, rt.settings.youth_max_age), now=now,
+                versions=versions,
             )  # fmt: skip
             if not members:
                 raise PollInvalid("nobody")
@@ -106,6 +114,7 @@ async def create_poll(request: Request, staff: Staff) -> Response:
             target=poll.code,
             details={
                 "question": poll.question, "options": poll.options, "anonymous": poll.anonymous,
+                "versions": sorted(poll.question_versions or {}),
                 "multiple": poll.multiple, "audience": poll.audience,
                 "closes_at": poll.closes_at.isoformat(), "recipients": len(members), **counts,
             },
