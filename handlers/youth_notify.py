@@ -1,12 +1,14 @@
 """Youth initiatives: the actions both channels share, and who is told what (through the outbox).
 
 - a sign-up or withdrawal → the lead at once; a promotion from the reserve list → the promoted
+  and the lead
 - a proposal → the secretariat (with review buttons); the review → the proposer
 - an announcement → youth, through the broadcast engine, in each member's language, with a
   sign-up button on Telegram (the same `yi:s:<id>` as /initiatives) and SIGNUP Y<n> in SMS
 - a start or finish (the lead or the secretariat) → the lead and the team
 - a change of team size, dates, ... (models.youth_changes) → whoever the larger team promotes
-  from the reserve list; new dates → the lead and the team
+  from the reserve list, and the lead (who joined, as for a sign-up); new dates → the lead and
+  the team
 - simulated members (the dashboard's simulator) tell nobody real: no lead notice for their
   sign-up, no proposal card to the secretariat
 """
@@ -86,7 +88,7 @@ async def _tell_lead(
     initiative: Initiative,
     member: Member,
     key: str,
-    outcome: SignupOutcome,
+    left: int = 0,
 ) -> None:
     if initiative.lead_member_id is None or initiative.lead_member_id == member.id:
         return
@@ -103,7 +105,7 @@ async def _tell_lead(
         village=member.village or "—",
         title=initiative.title_in(language),
         code=initiative.code,
-        left=outcome.spots_left,
+        left=left,
         target=initiative.target_size,
     )
     await _tell(rt, session, lead, text)
@@ -133,7 +135,7 @@ async def signup_and_notify(
     )
     if outcome.changed:
         key = "youth.lead_signup" if outcome.status == "seated" else "youth.lead_reserve"
-        await _tell_lead(rt, session, initiative, member, key, outcome)
+        await _tell_lead(rt, session, initiative, member, key, outcome.spots_left)
     return outcome
 
 
@@ -150,12 +152,9 @@ async def withdraw_and_notify(
     outcome = await withdraw(
         session=session, initiative=initiative, member=member, now=now, channel=channel
     )
-    await _tell_lead(rt, session, initiative, member, "youth.lead_withdrawal", outcome)
+    left = outcome.spots_left
+    await _tell_lead(rt, session, initiative, member, "youth.lead_withdrawal", left)
     await _tell_promoted(rt, session, initiative, outcome.promoted)
-    for member_id in outcome.promoted:
-        promoted = await session.get(Member, member_id)
-        if promoted is not None:
-            await _tell_lead(rt, session, initiative, promoted, "youth.lead_promoted", outcome)
     return outcome
 
 
@@ -345,6 +344,7 @@ async def finish_and_notify(
 async def _tell_promoted(
     rt: Runtime, session: AsyncSession, initiative: Initiative, member_ids: list[int]
 ) -> None:
+    """Each promoted member is told, and the lead is told who joined (name, village)."""
     for member_id in member_ids:
         promoted = await session.get(Member, member_id)
         if promoted is None:
@@ -354,6 +354,7 @@ async def _tell_promoted(
             "youth.promoted", language, title=initiative.title_in(language), code=initiative.code
         )
         await _tell(rt, session, promoted, text)
+        await _tell_lead(rt, session, initiative, promoted, "youth.lead_promoted")
 
 
 async def update_and_notify(
@@ -365,7 +366,8 @@ async def update_and_notify(
     **changes: Any,
 ) -> InitiativeUpdate:
     """models.youth_changes.update_initiative, then: whoever a larger team promotes from the
-    reserve list is told (as after a withdrawal), and new dates go to the lead and the team."""
+    reserve list is told, and so is the lead (who joined, as after a withdrawal), and new dates
+    go to the lead and the team."""
     update = await update_initiative(
         session=session, initiative=initiative, actor=actor, now=now, **changes
     )

@@ -1,7 +1,8 @@
 """Changing an initiative (models.youth_changes.update_initiative): the team size never below the
 team, a larger team promoting from the reserve list in line order (the shared seats code), the
-dates checked like a proposal, the status machine respected, every change audited; simulated
-members never taking a real place nor counting; the announcement's buttons per language."""
+lead told who joined, the dates checked like a proposal, the status machine respected, every
+change audited; simulated members never taking a real place nor counting; the announcement's
+buttons per language."""
 
 from __future__ import annotations
 
@@ -61,6 +62,13 @@ async def test_a_larger_team_promotes_from_the_reserve_list_in_line_order(rt: Ru
             )
         ).scalars()
         assert any("ადგილი გათავისუფლდა" in text for text in told)  # the promoted is told
+        to_lead = (
+            await session.execute(
+                select(OutboxMessage.text).where(OutboxMessage.member_id == lead.id)
+            )
+        ).scalars()
+        joined = f"⬆️ სარეზერვო სიიდან გუნდში გადავიდა: ბ ({second.village or '—'})"
+        assert any(text.startswith(joined) for text in to_lead)  # and the lead, who joined
         audits = (
             (await session.execute(select(AuditLog).where(AuditLog.action == "youth.updated")))
             .scalars()

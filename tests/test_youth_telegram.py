@@ -428,7 +428,8 @@ async def test_secretariat_sees_participation_by_community_gender_and_age(
 
 async def test_the_lead_makes_the_team_larger_and_the_reserve_is_promoted(bot: RunningBot) -> None:
     """✏️ on the card → 👥 team size → a number: the first on the reserve list is in the team
-    and told; a number below the team is refused; the change is audited."""
+    and told, and the lead is told who joined; a number below the team is refused; the change
+    is audited."""
     lead_user, initiative = await setup_initiative(bot, size=1)
     first, _ = await tg_member(bot, name="პირველი", birth_year=young_year(18))
     second, _ = await tg_member(bot, name="მეორე", birth_year=young_year(18))
@@ -451,8 +452,11 @@ async def test_the_lead_makes_the_team_larger_and_the_reserve_is_promoted(bot: R
     await lead_user.send("ბევრი")
     assert "დაწერეთ რიცხვი 1-დან 200-მდე" in (await lead_user.reply()).text
     await lead_user.send("3")
-    saved = (await lead_user.reply()).text
+    answers = [m.text for m in await lead_user.replies(2)]  # in either order
+    [saved] = [text for text in answers if "შენახულია" in text]
     assert f"✅ Y{initiative.id}: შენახულია." in saved
+    [joined] = [text for text in answers if text != saved]  # the lead is told who joined
+    assert joined.startswith("⬆️ სარეზერვო სიიდან გუნდში გადავიდა: მეორე (")
     assert "რეზერვიდან გუნდში გადავიდა: 1" in saved
     assert "გუნდის ზომა: 3 (გუნდშია: 2, რეზერვში: 0)" in saved
     await bot.tg.wait_until(lambda: has(second, "კარგი ამბავი: ადგილი გათავისუფლდა"))
