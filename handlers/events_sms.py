@@ -95,6 +95,11 @@ async def _other_claims(request: SmsRequest) -> list[Handler]:
     return claims
 
 
+def word_sent(request: SmsRequest) -> str:
+    """The lone answer word as the member typed it (`არა`, `no`), for the example with a code."""
+    return clean(request.text).strip(" .,!?;:\"'()") or "YES"
+
+
 async def _without_code(request: SmsRequest, answer: str) -> None:
     """An answer without a code: the one open event announced to this member, else which."""
     member = request.member
@@ -106,7 +111,10 @@ async def _without_code(request: SmsRequest, answer: str) -> None:
         await _answer(request, mine[0], answer)
     elif mine:
         codes = ", ".join(e.code for e in mine)
-        await request.reply(request.t("events.sms_which", codes=codes, example=mine[0].code))
+        text = request.t(
+            "events.sms_which", codes=codes, word=word_sent(request), example=mine[0].code
+        )
+        await request.reply(text)
     else:
         await request.reply(request.t("events.sms_no_open"))
 
@@ -141,7 +149,7 @@ async def which_event(request: SmsRequest) -> str | None:
     if not mine:
         return None
     codes = ", ".join(e.code for e in mine)
-    return request.t("events.sms_which", codes=codes, example=mine[0].code)
+    return request.t("events.sms_which", codes=codes, word=word_sent(request), example=mine[0].code)
 
 
 async def on_answer(request: SmsRequest, answer: str) -> None:

@@ -116,6 +116,21 @@ async def test_a_bare_yes_with_two_open_events_asks_which(bot: RunningBot) -> No
     assert await answer_of(bot, villager.id) is None
 
 
+async def test_a_bare_no_with_two_open_events_shows_the_word_sent(bot: RunningBot) -> None:
+    """The example with a code repeats the member's own word (`არა E12`, not `YES E12`)."""
+    villager = await sms_member(bot)
+    visitor = await sms_member(bot, language="en")
+    first = await published(bot.rt)
+    await published(bot.rt, starts=utcnow() + timedelta(days=9))
+    await bot.sms_replies(villager.phone or "", 2)
+    await bot.sms_replies(visitor.phone or "", 2)
+    [reply] = await sms(bot, villager.phone or "", "არა")
+    assert reply.endswith(f"მიუთითეთ კოდი, მაგ.: არა E{first.id}")
+    [reply] = await sms(bot, visitor.phone or "", "no")
+    assert reply.endswith(f"Add the code, e.g. no E{first.id}")
+    assert await answer_of(bot, villager.id) is None and await answer_of(bot, visitor.id) is None
+
+
 async def test_a_bare_yes_with_nothing_open_says_so(bot: RunningBot) -> None:
     villager = await sms_member(bot)
     [reply] = await sms(bot, villager.phone or "", "yes")

@@ -175,6 +175,25 @@ async def test_a_word_matching_no_option_leaves_the_vote_as_it_was(bot: RunningB
     assert await counts(bot, dates) == [0, 1, 0]
 
 
+async def test_asked_which_each_line_shows_the_word_sent_in_ka_and_en(bot: RunningBot) -> None:
+    """A lone `არა` / `no` claimed by an invitation and a poll: the event's line reads
+    `არა E12` / `no E12` (the member's own word), like the poll's `P7 არა`."""
+    await add_member(bot, None, phone=PHONE)
+    visitor = "+995599310002"
+    await add_member(bot, None, phone=visitor, language="en")
+    event = await published(bot.rt)
+    poll = await send_poll(bot, options=YES_NO)
+    await bot.sms_replies(PHONE, 2)
+    await bot.sms_replies(visitor, 2)
+    [which] = await bot.sms(PHONE, "არა")
+    assert f"მიუთითეთ კოდი, მაგ.: არა {event.code}" in which and "YES" not in which
+    assert f"გამოკითხვისთვის გამოგზავნეთ: {poll.code} არა" in which
+    [which] = await bot.sms(visitor, "no")
+    assert f"Add the code, e.g. no {event.code}" in which and "YES" not in which
+    assert f"For the poll, send: {poll.code} no" in which
+    assert await counts(bot, poll) == [0, 0]
+
+
 async def test_two_open_polls_with_the_word_ask_which_poll(bot: RunningBot) -> None:
     await add_member(bot, None, phone=PHONE)
     first = await send_poll(bot, options=YES_NO)
