@@ -257,8 +257,16 @@ async def on_sms_code(request: SmsRequest) -> None:
     await sms_vote(request, int(request.code[1:]), " ".join(request.args))
 
 
+async def ask_which_poll(request: SmsRequest, polls: list[Poll], typed: str) -> None:
+    """Several open polls could take this answer: which one? (`P7 2`, `P7 კი`)"""
+    codes = ", ".join(poll.code for poll in polls)
+    example = f"{polls[0].code} {typed}"
+    await request.reply(request.t("polls.sms_which_poll", codes=codes, example=example))
+
+
 async def resolve_bare_number(request: SmsRequest) -> Handler | None:
-    """A plain `2` is a vote when exactly one poll is open for this member and no step waits."""
+    """A plain `2` is a vote when exactly one poll is open for this member and no step waits;
+    with several open, we ask which (as for a word: `P7 2`)."""
     if request.member is None or request.member.id is None or request.dialog is not None:
         return None
     numbers = parse_numbers(clean(request.text))
@@ -267,12 +275,15 @@ async def resolve_bare_number(request: SmsRequest) -> Handler | None:
     polls = await open_polls_for_member(
         session=request.session, member_id=request.member.id, now=utcnow()
     )
-    if len(polls) != 1 or polls[0].id is None:
+    if not polls or polls[0].id is None:
         return None
     poll_id, text = polls[0].id, clean(request.text)
 
     async def vote(req: SmsRequest) -> None:
-        await sms_vote(req, poll_id, text)
+        if len(polls) > 1:
+            await ask_which_poll(req, polls, text)
+        else:
+            await sms_vote(req, poll_id, text)
 
     return vote
 
@@ -300,9 +311,7 @@ async def resolve_bare_word(request: SmsRequest) -> Handler | None:
             assert poll.id is not None
             await sms_vote(req, poll.id, word)
         elif open_:
-            codes = ", ".join(poll.code for poll, _ in open_)
-            example = f"{open_[0][0].code} {word}"
-            await req.reply(req.t("polls.sms_which_poll", codes=codes, example=example))
+            await ask_which_poll(req, [poll for poll, _ in open_], word)
         else:
             poll = closed[-1]
             closed_text = error_text(PollError("closed"), poll, req.language, poll.code)

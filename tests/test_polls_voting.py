@@ -152,12 +152,18 @@ async def test_a_bare_number_votes_only_when_exactly_one_poll_is_open(bot: Runni
     await bot.sms_replies(PHONE, 1)
     [answer] = await bot.sms(PHONE, "2")
     assert answer.startswith(f"{first.code}: თქვენი ხმა მიღებულია: 2) 5 დეკემბერი")
-    await send_poll(bot, options=["კი", "არა"])
+    second = await send_poll(bot, options=["კი", "არა"])
     await bot.sms_replies(PHONE, 3)
-    [hint] = await bot.sms(PHONE, "1")  # two polls open: which one? Not a vote.
-    assert "HELP" in hint
+    [which] = await bot.sms(PHONE, "1")  # two polls open: which one? Not a vote.
+    assert which == (
+        f"რომელ გამოკითხვას პასუხობთ? ღია: {first.code}, {second.code}. "
+        f"მიუთითეთ კოდი, მაგ.: {first.code} 1"
+    )
     async with bot.rt.db.session() as session:
         assert (await poll_results(session=session, poll=first)).counts == [0, 1, 0]
+        assert (await poll_results(session=session, poll=second)).voters == 0
+    [vote] = await bot.sms(PHONE, f"{second.code} 1")  # with the code it counts
+    assert "1) კი" in vote
 
 
 async def test_a_member_outside_the_audience_cannot_vote(bot: RunningBot) -> None:
