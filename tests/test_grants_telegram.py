@@ -139,8 +139,11 @@ async def test_newgrant_transcript_with_every_refusal_then_publish(bot: RunningB
     assert "გასაუბრებები" in warned.text
     for _ in range(3):  # interviews, results, contract: optional
         await tamar.press("გამოტოვება")
-        await tamar.reply(QUEUED)
-    await tamar.press(t("events.aud_done", "ka", count=2))
+        picker = await tamar.reply(QUEUED)
+    # Who hears of it: the one audience picker (handlers.audience_picker), Done with the count.
+    done_label = t("audiences.done", "ka", count=2)
+    assert done_label in [label for row in tamar.buttons(picker) for label in row]
+    await tamar.press(done_label)
     preview = await tamar.reply(QUEUED)
     assert "მცირე გრანტები ფერმერებისთვის" in preview.text
     assert "1 000 - 20 000 ლარი" in preview.text and "მინიმუმ 10%" in preview.text
