@@ -125,11 +125,7 @@ class DeliveryEngine:
         self._events: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._deliveries: set[asyncio.Task[None]] = set()
-        # SQLite has one writer: the engine's own two writers (claims, the recorder) take turns
-        # here, handing over at once, instead of colliding in SQLite's busy handler, which
-        # sleeps 1–100 ms per retry. PostgreSQL needs no such turn-taking.
-        self.writing = asyncio.Lock() if rt.db.dialect == "sqlite" else None
-        self.recorder = Recorder(rt.db, self.token, self.writing)
+        self.recorder = Recorder(rt.db, self.token)
         self._touched: set[int] = set()
         self._stopping = False
         self.running = False
@@ -276,7 +272,7 @@ class DeliveryEngine:
     async def _claim(self, lane: Lane, limit: int) -> list[OutboxMessage]:
         now = utcnow()
         quiet = lane.channel == "sms" and quiet_until(self.rt.settings, now) is not None
-        async with self._turn(), self.rt.db.session() as session:
+        async with self.rt.db.session() as session:
             rows = await claim_batch(
                 session=session,
                 channel=lane.channel,
@@ -299,9 +295,6 @@ class DeliveryEngine:
             assert row.id is not None
             self.flights[row.id] = Flight(row)
         return rows
-
-    def _turn(self) -> contextlib.AbstractAsyncContextManager[object]:
-        return self.writing if self.writing is not None else contextlib.nullcontext()
 
     async def _deliver(self, lane: Lane, row: OutboxMessage) -> None:
         assert row.id is not None

@@ -30,15 +30,13 @@ MAX_UNRECORDED = 32
 
 
 class Recorder:
-    def __init__(self, db: Database, token: str, writing: asyncio.Lock | None = None) -> None:
+    def __init__(self, db: Database, token: str) -> None:
         self.db = db
-        self.writing = writing  # taken with the engine's claims on SQLite (one writer)
         self.token = token  # the claim holder: a row reclaimed by another process is not touched
         self._results: list[tuple[dict[str, Any], asyncio.Future[None], str]] = []
         self._waiting = asyncio.Event()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._lock = asyncio.Lock()
-        self._unrecorded: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -59,10 +57,8 @@ class Recorder:
         if slots is None:
             slots = self._slots[key] = asyncio.Semaphore(MAX_UNRECORDED)
         await slots.acquire()
-        self._unrecorded[key] = self._unrecorded.get(key, 0) + 1
 
     def release(self, key: str) -> None:
-        self._unrecorded[key] -= 1
         self._slots[key].release()
 
     async def record(self, key: str, row: OutboxMessage, result: SendResult) -> None:
@@ -120,7 +116,7 @@ class Recorder:
                 )
             )
             try:
-                async with self.writing or contextlib.nullcontext(), self.db.session() as session:
+                async with self.db.session() as session:
                     await session.execute(statement, [values for values, _, _ in pending])
             except Exception:
                 log.exception("could not record %d sent rows; retrying", len(pending))
