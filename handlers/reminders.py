@@ -136,13 +136,13 @@ async def render_list(
         h = ref_hash(group.ref)
         if group.skipped:
             keyboard.append(
-                [_button("reminders.button_restore", language, f"r:{days}:{h}", number)]
+                [_button("reminders.button_restore", language, f"r:{days}:{h}", number=number)]
             )
         else:
             keyboard.append(
                 [
-                    _button("reminders.button_send", language, f"n:{days}:{h}", number),
-                    _button("reminders.button_skip", language, f"s:{days}:{h}", number),
+                    _button("reminders.button_send", language, f"n:{days}:{h}", number=number),
+                    _button("reminders.button_skip", language, f"s:{days}:{h}", number=number),
                 ]
             )
     lines += planned
@@ -158,9 +158,8 @@ async def render_list(
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 
-def _button(key: str, language: str, data: str, number: int | None = None) -> InlineKeyboardButton:
-    label = t(key, language, number=number) if number is not None else t(key, language)
-    return InlineKeyboardButton(label, callback_data=f"rem:{data}")
+def _button(key: str, language: str, data: str, **values: object) -> InlineKeyboardButton:
+    return InlineKeyboardButton(t(key, language, **values), callback_data=f"rem:{data}")
 
 
 async def reminders_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -236,15 +235,11 @@ def _confirm_screen(
     morning = until.astimezone(rt.settings.tz).strftime("%H:%M")
     text += "\n\n" + t("reminders.confirm_quiet", language, until=morning)
     keyboard = [
-        [_button_at("reminders.button_send_sms_morning", language, f"y:{days}:{arg}", morning)],
+        [_button("reminders.button_send_sms_morning", language, f"y:{days}:{arg}", until=morning)],
         [_button("reminders.button_send_sms_tonight", language, f"u:{days}:{arg}")],
         [cancel],
     ]
     return text, InlineKeyboardMarkup(keyboard)
-
-
-def _button_at(key: str, language: str, data: str, until: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(t(key, language, until=until), callback_data=f"rem:{data}")
 
 
 async def _act(
