@@ -57,7 +57,7 @@ async def telegram_member(rt: Runtime, update: Update) -> Member | None:
 
 
 async def member_with_access(
-    rt: Runtime, update: Update, access: Access, *, target: str
+    rt: Runtime, update: Update, access: Access, *, target: str, alert: bool = True
 ) -> Member | None:
     """The member behind a button or message if they have `access`; otherwise the try is
     audited (for staff-only access), refused in their language (an alert for a button), and None.
@@ -68,6 +68,7 @@ async def member_with_access(
     if allowed(member, access):
         return member
     user = update.effective_user
+    # Audit first: once the refusal is read, the record of the attempt exists.
     if access in (Access.SECRETARIAT, Access.BOARD):
         async with rt.db.session() as session:
             await record_audit(
@@ -79,7 +80,7 @@ async def member_with_access(
             )
     language = member.language if member else _language_of(update, rt)
     key = "core.not_registered" if member is None else "core.not_allowed"
-    if update.callback_query is not None:
+    if alert and update.callback_query is not None:
         await update.callback_query.answer(t(key, language), show_alert=True)
     elif update.effective_message is not None:
         await update.effective_message.reply_text(t(key, language))
@@ -91,26 +92,12 @@ def guarded(rt: Runtime, access: Access, name: str, callback: Callback) -> Callb
 
     @functools.wraps(callback)
     async def wrapper(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        if access != Access.PUBLIC:
-            member = await telegram_member(rt, update)
-            if not allowed(member, access):
-                language = member.language if member else _language_of(update, rt)
-                key = "core.not_registered" if member is None else "core.not_allowed"
-                # Audit first: once the refusal is read, the record of the attempt exists.
-                if access in (Access.SECRETARIAT, Access.BOARD):
-                    async with rt.db.session() as session:
-                        await record_audit(
-                            session=session,
-                            action="access.refused",
-                            actor_member_id=member.id if member else None,
-                            actor_label=f"telegram:{update.effective_user.id}"
-                            if update.effective_user
-                            else "telegram",
-                            target=f"/{name}",
-                        )
-                if update.effective_message is not None:
-                    await update.effective_message.reply_text(t(key, language))
-                raise ApplicationHandlerStop
+        refused = access != Access.PUBLIC and (
+            # A guarded button answers in the chat, like its command.
+            await member_with_access(rt, update, access, target=f"/{name}", alert=False) is None
+        )
+        if refused:
+            raise ApplicationHandlerStop
         await callback(update, context)
         # Handled: the unknown-command hint in a later handler group must not answer too.
         raise ApplicationHandlerStop
