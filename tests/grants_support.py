@@ -15,7 +15,7 @@ from bot.runtime import Runtime
 from handlers.grants_notify import publish_and_announce
 from models.base import utcnow
 from models.grants import GrantCall, GrantDraft, create_call
-from models.grants_applicants import GrantApplicant, register_interest
+from models.grants_applicants import GrantApplicant, register_interest, set_stage
 from models.members import Member, Role
 from models.outbox import OutboxMessage
 from tests.factories import make_member
@@ -136,3 +136,22 @@ async def eventually(check: Callable[[], Awaitable[bool]], timeout: float = 5.0)
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError("the condition did not hold in time")
         await asyncio.sleep(0.02)
+
+
+async def settle(bot: RunningBot, call: GrantCall, *users: VirtualUser) -> None:
+    """Wait until each user has the call's announcement, then read past it."""
+    for user in users:
+        await bot.tg.wait_until(lambda u=user: any(call.code in m.text for m in u.inbox), QUEUED)  # type: ignore[misc]
+        user.skip_unread()
+
+
+async def to_stage(bot: RunningBot, member: Member, *stages: str) -> None:
+    """Move the member's application through `stages`, as the secretariat would."""
+    async with bot.rt.db.session() as session:
+        query = select(GrantApplicant).where(GrantApplicant.member_id == member.id)
+        row = (await session.execute(query)).scalars().one()
+        call = await session.get(GrantCall, row.grant_id)
+        assert call is not None
+        for stage in stages:
+            await set_stage(session=session, call=call, applicant=row, stage=stage, actor=None,
+                            now=row.stage_at)  # fmt: skip

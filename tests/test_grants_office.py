@@ -17,12 +17,10 @@ from sqlmodel import col, select
 
 from bot.i18n import t
 from models.audit import AuditLog
-from models.grants import GrantCall
-from models.grants_applicants import GrantApplicant, Stage, set_stage
+from models.grants_applicants import GrantApplicant, Stage
 from models.grants_input import GrantInputError
 from models.grants_office import parse_gel
 from models.members import Consent, Member, Role
-from tests.fakes.telegram_user import VirtualUser
 from tests.grants_support import (
     DAYTIME,
     QUEUED,
@@ -30,7 +28,9 @@ from tests.grants_support import (
     interested,
     published,
     secretariat,
+    settle,
     tg_member,
+    to_stage,
 )
 from tests.harness import RunningBot, running_bot
 
@@ -39,23 +39,6 @@ from tests.harness import RunningBot, running_bot
 async def bot(db_url: str) -> AsyncIterator[RunningBot]:
     async with running_bot(db_url, **DAYTIME) as running:
         yield running
-
-
-async def settle(bot: RunningBot, call: GrantCall, *users: VirtualUser) -> None:
-    for user in users:
-        await bot.tg.wait_until(lambda u=user: any(call.code in m.text for m in u.inbox), QUEUED)  # type: ignore[misc]
-        user.skip_unread()
-
-
-async def to_stage(bot: RunningBot, member: Member, *stages: str) -> None:
-    async with bot.rt.db.session() as session:
-        query = select(GrantApplicant).where(GrantApplicant.member_id == member.id)
-        row = (await session.execute(query)).scalars().one()
-        call = await session.get(GrantCall, row.grant_id)
-        assert call is not None
-        for stage in stages:
-            await set_stage(session=session, call=call, applicant=row, stage=stage, actor=None,
-                            now=row.stage_at)  # fmt: skip
 
 
 async def office_member(bot: RunningBot, name: str) -> Member:

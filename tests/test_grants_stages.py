@@ -13,10 +13,8 @@ from sqlmodel import col, select
 
 from bot.i18n import t
 from models.audit import AuditLog
-from models.grants import GrantCall
-from models.grants_applicants import GrantApplicant, Stage, set_stage
-from models.members import Member, Role
-from tests.fakes.telegram_user import VirtualUser
+from models.grants_applicants import Stage
+from models.members import Role
 from tests.grants_support import (
     DAYTIME,
     QUEUED,
@@ -25,8 +23,10 @@ from tests.grants_support import (
     outbox_rows,
     published,
     secretariat,
+    settle,
     sms_member,
     tg_member,
+    to_stage,
 )
 from tests.harness import RunningBot, running_bot
 
@@ -35,23 +35,6 @@ from tests.harness import RunningBot, running_bot
 async def bot(db_url: str) -> AsyncIterator[RunningBot]:
     async with running_bot(db_url, **DAYTIME) as running:
         yield running
-
-
-async def settle(bot: RunningBot, call: GrantCall, *users: VirtualUser) -> None:
-    for user in users:
-        await bot.tg.wait_until(lambda u=user: any(call.code in m.text for m in u.inbox), QUEUED)  # type: ignore[misc]
-        user.skip_unread()
-
-
-async def to_stage(bot: RunningBot, member: Member, *stages: str) -> None:
-    async with bot.rt.db.session() as session:
-        query = select(GrantApplicant).where(GrantApplicant.member_id == member.id)
-        row = (await session.execute(query)).scalars().one()
-        call = await session.get(GrantCall, row.grant_id)
-        assert call is not None
-        for stage in stages:
-            await set_stage(session=session, call=call, applicant=row, stage=stage, actor=None,
-                            now=row.stage_at)  # fmt: skip
 
 
 async def test_stages_and_notices_reach_every_applicant(bot: RunningBot) -> None:
