@@ -20,9 +20,7 @@ def test_scrub_keeps_every_script_emoji_and_line_breaks() -> None:
     assert scrub("a\tb\nc\r\n") == "a\tb\nc\r\n"
     assert scrub("Əli 🐝\x07\x1b[0m\x7f") == "Əli 🐝[0m"
     assert scrub("x\ud800y") == "xy"
-    assert scrub_json({"a": ["\x00", {"b": "c\x00"}], "n": 1}) == {"a": [""], "n": 1} | {
-        "a": ["", {"b": "c"}]
-    }
+    assert scrub_json({"a": ["\x00", {"b": "c\x00"}], "n": 1}) == {"a": ["", {"b": "c"}], "n": 1}
 
 
 async def test_a_telegram_question_with_a_nul_byte_reaches_the_inbox_without_it(
