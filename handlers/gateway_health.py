@@ -1,5 +1,5 @@
 """The gateway phone's health: `/gateway` for the secretariat, lines for /stats and the
-dashboard (`rt.hooks["gateway.health"]`, `rt.hooks["gateway.health_lines"]`), and Telegram
+dashboard (`rt.hooks["stats.section.gateway"]`), and Telegram
 alerts to the secretariat when the phone is silent for an hour, when sends fail, and when it
 is back. The monitor (handlers.gateway) asks for alerts every minute; each incident is told
 once per member (the outbox's unique dedupe key).
@@ -256,20 +256,11 @@ def setup(rt: Runtime) -> None:
     if gateway_of(rt) is None:
         return
 
-    async def _health() -> GatewayHealth:
-        async with rt.db.session() as session:
-            return await gateway_health(session=session)
-
-    async def _lines(language: str) -> list[str]:
-        return health_lines(await _health(), rt.settings, language)
-
     async def _alerts() -> int:
         return await send_alerts(rt)
 
     async def _stats_section(session: AsyncSession, language: str) -> list[str]:
         return health_lines(await gateway_health(session=session), rt.settings, language)
 
-    rt.hooks["gateway.health"] = _health
     rt.hooks["stats.section.gateway"] = _stats_section
-    rt.hooks["gateway.health_lines"] = _lines
     rt.hooks["gateway.alerts"] = _alerts  # called by the monitor (handlers.gateway)

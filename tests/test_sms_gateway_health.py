@@ -186,7 +186,8 @@ async def test_health_record_counts_the_queue_and_the_last_contact(bot: RunningB
     assert health.webhooks_registered_at is not None
     data = health.as_dict()
     assert data["failing"] is False and isinstance(data["last_contact_at"], str)
-    lines = await bot.rt.hooks["gateway.health_lines"]("en")
+    async with bot.rt.db.session() as session:
+        lines = await bot.rt.hooks["stats.section.gateway"](session, "en")
     assert lines[0] == "SMS phone (local SIM)" and "✓ Working" in lines
 
 

@@ -31,14 +31,10 @@ async def gateway_lines(session: AsyncSession, rt: Runtime, language: str) -> li
     """The SMS gateway phone's health, as /stats and /gateway show it (handlers.gateway_health
     sets the hooks only when the gateway is configured; nothing to show otherwise)."""
     section = rt.hooks.get("stats.section.gateway")
-    if section is not None:
-        lines: list[str] = await section(session, language)
-        return lines
-    lines_of = rt.hooks.get("gateway.health_lines")
-    if lines_of is not None:
-        fallback: list[str] = await lines_of(language)
-        return fallback
-    return []
+    if section is None:
+        return []
+    lines: list[str] = await section(session, language)
+    return lines
 
 
 @page(Access.BOARD)
