@@ -18,7 +18,7 @@ from handlers import audience_picker as picker
 from handlers.events_common import admin_member, chat_send
 from handlers.events_edit import start_edit
 from handlers.events_notify import (
-    notify_cancel,
+    cancel_and_notify,
     publish_and_announce,
 )
 from handlers.events_render import card
@@ -34,7 +34,6 @@ from models.events import (
     EventStatus,
     event_id_from_code,
     get_event,
-    mark_cancelled,
     reminders_of,
 )
 from models.members import Member
@@ -156,11 +155,10 @@ async def _cancel(rt: Runtime, update: Update, member: Member, event_id: int) ->
             await chat_send(update, t("events.unknown_event", language), [])
             return
         try:
-            await mark_cancelled(session=session, event=event, actor=member, now=now)
+            told = await cancel_and_notify(rt, session, event, member, now)
         except EventStateError as exc:
             await chat_send(update, t(exc.key, language), [])
             return
-        told = await notify_cancel(rt, session, event, now)
     rt.delivery.wake()
     await chat_send(update, t("events.cancelled_done", language, code=event.code, count=told), [])
 

@@ -31,6 +31,7 @@ from models.events import (
     Event,
     EventStatus,
     apply_changes,
+    mark_cancelled,
     mark_published,
 )
 from models.members import Member
@@ -234,3 +235,12 @@ async def apply_and_notify(
         if "audience" in changed:
             told += (await invite_audience(rt, session, event, now))[1]
     return changed, told
+
+
+async def cancel_and_notify(
+    rt: Runtime, session: AsyncSession, event: Event, actor: Member | None, now: datetime
+) -> int:
+    """Cancel the event (EventStateError if it cannot be) and tell everyone who answered;
+    returns how many were told. The bot, the dashboard and grant calls all cancel this way."""
+    await mark_cancelled(session=session, event=event, actor=actor, now=now)
+    return await notify_cancel(rt, session, event, now)

@@ -17,12 +17,11 @@ from sqlmodel import col, select
 
 from bot.outbound import queue_for_member
 from bot.runtime import Runtime
-from handlers.events_notify import notify_cancel as notify_event_cancel
+from handlers.events_notify import cancel_and_notify as cancel_event
 from handlers.events_notify import publish_and_announce as publish_event
 from handlers.grants_render import announcement, cancel_notice, change_notice, stage_notice
 from models.audiences import select_members
 from models.events import EventInputError, EventStateError, EventStatus
-from models.events import mark_cancelled as cancel_event
 from models.grants import (
     GrantCall,
     GrantInfoSession,
@@ -188,10 +187,7 @@ async def cancel_and_notify(
             continue
         if await _shared_with_a_live_call(session, event.id or 0, call.id or 0):
             continue
-        was_published = event.status == EventStatus.PUBLISHED
-        await cancel_event(session=session, event=event, actor=actor, now=now)
-        if was_published:
-            await notify_event_cancel(rt, session, event, now)
+        await cancel_event(rt, session, event, actor, now)  # a draft has nobody to tell
         cancelled += 1
     return told, cancelled
 

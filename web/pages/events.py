@@ -17,7 +17,7 @@ from bot.i18n import t
 from bot.roles import Access
 from handlers.events_notify import (
     apply_and_notify,
-    notify_cancel,
+    cancel_and_notify,
     publish_and_announce,
 )
 from models.audiences import Audience, select_members
@@ -33,7 +33,6 @@ from models.events import (
     EventStateError,
     create_event,
     get_event,
-    mark_cancelled,
     parse_capacity,
     parse_local_datetime,
     parse_offsets,
@@ -327,10 +326,9 @@ async def cancel_event(request: Request, staff: Staff) -> Response:
             return await error_page(request, staff, 404, "errors.not_found")
         actor = await acting_member(session, staff)
         try:
-            await mark_cancelled(session=session, event=event, actor=actor, now=now)
+            told = await cancel_and_notify(rt, session, event, actor, now)
         except EventStateError as exc:
             return RedirectResponse(f"/admin/events/{event_id}?error={exc.key}", status_code=303)
-        told = await notify_cancel(rt, session, event, now)
         await on_behalf(session, staff, "event.cancel", f"event:{event_id}", actor)
     rt.delivery.wake()
     return RedirectResponse(f"/admin/events/{event_id}?done=cancelled&told={told}", status_code=303)
