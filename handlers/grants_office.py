@@ -34,6 +34,7 @@ from models.grants_labels import type_label
 from models.grants_office import (
     check_name,
     check_phone,
+    home_village,
     office_person,
     parse_gel,
     record_award,
@@ -169,15 +170,7 @@ async def _save(rt: Runtime, update: Update, actor: Member, dialog: Dialog, idea
                     community=community, language=str(data.get("language", "ka")), actor=actor,
                     now=now,
                 )  # fmt: skip
-            if person.village:
-                village = person.village
-            else:
-                home = community or (
-                    await session.get(Community, person.community_id)
-                    if person.community_id
-                    else None
-                )
-                village = home.name("ka") if home else ""
+            village = await home_village(session=session, member=person, community=community)
             outcome = await register_office(
                 session=session, call=call, member=person, applicant_type=str(data["type"]),
                 idea_title=idea, village=village, actor=actor, now=now,

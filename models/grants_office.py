@@ -97,6 +97,19 @@ async def office_person(
     return member
 
 
+async def home_village(
+    *, session: AsyncSession, member: Member, community: Community | None = None
+) -> str:
+    """Where a paper application comes from: the member's village, else their community's
+    (or the one the secretariat picked) Georgian name, else nothing."""
+    if member.village:
+        return member.village
+    home = community or (
+        await session.get(Community, member.community_id) if member.community_id else None
+    )
+    return home.name("ka") if home else ""
+
+
 async def register_office(
     *,
     session: AsyncSession,

@@ -26,7 +26,7 @@ from models.grants import GrantCall, GrantInputError, GrantStateError, get_call
 from models.grants_applicants import applicant_of
 from models.grants_input import check_idea_title
 from models.grants_labels import stage_label, type_label
-from models.grants_office import office_person, register_office
+from models.grants_office import home_village, office_person, register_office
 from models.members import Member, MemberStatus
 from models.membership import find_members
 from web.forms import acting_member, on_behalf
@@ -164,15 +164,7 @@ async def add_paper(request: Request, staff: Staff) -> Response:
                 who, stage = f"#{person.id} {person.name or '—'}", before.stage if before else ""
             else:
                 raise GrantInputError("grants.paper_err_who")
-            if person.village:
-                village = person.village
-            else:
-                home = community or (
-                    await session.get(Community, person.community_id)
-                    if person.community_id
-                    else None
-                )
-                village = home.name("ka") if home else ""
+            village = await home_village(session=session, member=person, community=community)
             outcome = await register_office(
                 session=session, call=call, member=person,
                 applicant_type=values["applicant_type"], idea_title=idea, village=village,
