@@ -36,14 +36,16 @@ def _prepare_sqlite_path(url: str) -> None:
 def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if make_url(url).get_backend_name() == "sqlite":
         _prepare_sqlite_path(url)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(
+            url, connect_args={"timeout": 30}, pool_reset_on_return=None, **kwargs
+        )
         _serialize_sqlite_writers(engine)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
 
 
 def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
-    """WAL, a busy timeout, and BEGIN IMMEDIATE on every transaction.
+    """WAL, a busy timeout, BEGIN IMMEDIATE on every transaction, and no needless rollback.
 
     A plain BEGIN takes the write lock only at the first write, and two transactions that
     both read then write deadlock into "database is locked". BEGIN IMMEDIATE queues them.
@@ -60,7 +62,27 @@ def _serialize_sqlite_writers(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.connection.info["ended"] = False
+        # Straight on the driver connection: one trip to aiosqlite's thread, where
+        # exec_driver_sql takes three (open a cursor, execute, close it).
+        connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine, "commit")
+    @event.listens_for(engine.sync_engine, "rollback")
+    def _on_end(connection: Any) -> None:
+        connection.connection.info["ended"] = True
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _on_reset(dbapi_connection: Any, record: Any, state: Any) -> None:
+        # The pool rolls back every connection it takes back, even one whose transaction
+        # was just committed or rolled back; under load each trip to aiosqlite's thread
+        # costs a GIL hand-over, so that rollback is skipped. Not after a BEGIN whose caller
+        # was cancelled: it may still be queued in the thread, and a rollback must follow.
+        ended = record.info.pop("ended", False) if record is not None else False
+        if state.terminate_only or state.transaction_was_reset:
+            return
+        if not ended or dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 class Database:
