@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -57,6 +58,7 @@ log = logging.getLogger(__name__)
 
 STALE_REPORT_AFTER = timedelta(days=1)
 HOUSEKEEPING_EVERY = 0.2  # seconds
+ROUND_TRIP = 0.15  # seconds: a Bot API call from Georgia, answer included
 SMS_THROTTLE_RETRIES = 2  # Twilio 20429: wait and retry the same row in place
 
 
@@ -90,9 +92,7 @@ class Lane:
     bulk: bool
     provider: str | None = None  # SMS lanes: one provider each
     window: int = 16  # rows claimed and not finished, at most
-    # Provider calls on the wire at once: a few keep a paced lane busy, and more only make
-    # the HTTP client juggle idle connections (httpcore checks each on every request).
-    concurrency: int = 4
+    concurrency: int = 4  # provider calls on the wire at once (see _concurrency)
     sending: asyncio.Semaphore = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -109,6 +109,13 @@ class Lane:
 
 def _window(rate: float, seconds: float, lowest: int, highest: int) -> int:
     return highest if rate <= 0 else max(lowest, min(highest, int(rate * seconds)))
+
+
+def _concurrency(rate: float) -> int:
+    """Calls on the wire that keep a lane at `rate` (Little's law, for a round trip of up to
+    ROUND_TRIP seconds). Unpaced, two: one being prepared while the other waits for its
+    answer; more only make the HTTP client check more idle connections on every request."""
+    return 2 if rate <= 0 else max(2, min(8, math.ceil(rate * ROUND_TRIP)))
 
 
 class DeliveryEngine:
@@ -136,7 +143,14 @@ class DeliveryEngine:
         tg_rate, sms_rate = settings.telegram_rate_per_second, settings.sms_rate_per_second
         lanes = [
             Lane("telegram", bulk=False, window=8),
-            Lane("telegram", bulk=True, window=_window(tg_rate, 2.0, 8, 64), concurrency=4),
+            Lane(
+                "telegram",
+                bulk=True,
+                # Claims and outcome writes come in batches this size when sending is fast:
+                # each costs trips to the database, whatever the batch.
+                window=_window(tg_rate, 2.0, 8, 256),
+                concurrency=_concurrency(tg_rate),
+            ),
         ]
         for provider in sorted(self.rt.sms_providers):
             rate = 0.0 if provider == "simulator" else sms_rate

@@ -2,10 +2,11 @@
 
 Every successful send is recorded right after it (status, provider message id, segments)
 without one transaction per row: the recorder's single write takes all outcomes that arrived
-while the previous write ran. A sender first reserves a slot (`reserve`); a key (one lane)
-may hold at most MAX_UNRECORDED slots for sends on the wire or done but not yet written, so
-when the database lags, sending waits — and after kill -9 at most that many rows of a lane can
-go twice. Each key has its own budget, so a broadcast's backlog never holds up a reply.
+while the previous write ran, or within LINGER of the first. A sender first reserves a slot
+(`reserve`); a key (one lane) may hold at most MAX_UNRECORDED slots for sends on the wire or
+done but not yet written, so when the database lags, sending waits — and after kill -9 at
+most that many rows of a lane can go twice. Each key has its own budget, so a broadcast's
+backlog never holds up a reply.
 """
 
 from __future__ import annotations
@@ -26,7 +27,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-MAX_UNRECORDED = 32
+# At Telegram's 30 msg/s this is four seconds of sends; it binds only when the database
+# falls behind (otherwise a write follows every LINGER).
+MAX_UNRECORDED = 128
+# A write costs about the same for one row as for many (its round trips to the database
+# thread dominate), so the writer waits briefly for company unless half a budget is waiting.
+FLUSH_AT = MAX_UNRECORDED // 2
+LINGER = 0.02  # seconds
 
 
 class Recorder:
@@ -35,6 +42,7 @@ class Recorder:
         self.token = token  # the claim holder: a row reclaimed by another process is not touched
         self._results: list[tuple[dict[str, Any], asyncio.Future[None], str]] = []
         self._waiting = asyncio.Event()
+        self._enough = asyncio.Event()
         self._slots: dict[str, asyncio.Semaphore] = {}
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
@@ -80,12 +88,18 @@ class Recorder:
             await self.flush()  # no background writer (drain_once, shutting down)
         else:
             self._waiting.set()
+            if len(self._results) >= FLUSH_AT:
+                self._enough.set()
         await written
 
     async def _loop(self) -> None:
         while True:
             await self._waiting.wait()
+            if len(self._results) < FLUSH_AT:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._enough.wait(), LINGER)
             self._waiting.clear()
+            self._enough.clear()
             try:
                 await self.flush()
             except asyncio.CancelledError:
