@@ -19,12 +19,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlmodel import col, func, select  # noqa: E402
+from sqlmodel import col, func, select, update  # noqa: E402
 
 from bot.db import run_migrations  # noqa: E402
 from bot.runtime import Runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
-from models.outbox import OutboxMessage, Priority  # noqa: E402
+from models.outbox import OutboxMessage, OutStatus, Priority  # noqa: E402
 from tests.fakes.telegram_api import FakeTelegram  # noqa: E402
 
 BASELINE = Path(__file__).resolve().parent / "baseline.json"
@@ -133,7 +133,7 @@ async def bench_runtime(
 
 async def run_engine(bench: Bench) -> float:
     """Start the engine; seconds until the fake has accepted one more message per chat and
-    every row is recorded as delivered in the database."""
+    every row is recorded as delivered in the database. The engine is stopped again."""
     n = len(bench.chats)
     before, _ = bench.tg.counts()
     started = time.monotonic()
@@ -142,7 +142,25 @@ async def run_engine(bench: Bench) -> float:
         await asyncio.sleep(0.05)
     while await delivered(bench) < n:
         await asyncio.sleep(0.01)
-    return time.monotonic() - started
+    elapsed = time.monotonic() - started
+    await bench.rt.delivery.stop()
+    return elapsed
+
+
+async def requeue(bench: Bench) -> None:
+    """Every row back to queued, for another round of the same broadcast."""
+    async with bench.rt.db.session() as session:
+        await session.execute(
+            update(OutboxMessage).values(
+                status=OutStatus.QUEUED,
+                attempts=0,
+                claimed_at=None,
+                claimed_by=None,
+                sent_at=None,
+                final_at=None,
+                provider_message_id=None,
+            )
+        )
 
 
 async def delivered(bench: Bench) -> int:
