@@ -81,6 +81,23 @@ async def test_broadcast_pacing_stays_under_the_flood_limit(db_url: str) -> None
         assert elapsed >= 59 / 36 * 0.9  # paced, not a burst
 
 
+async def test_a_paced_broadcast_keeps_its_rate_when_each_call_takes_a_while(
+    db_url: str,
+) -> None:
+    """Telegram answers in about a tenth of a second from here: enough calls go at once."""
+    async with delivery_bot(db_url, telegram_rate_per_second=30) as bot:
+        users = [bot.tg.user() for _ in range(60)]
+        members = [await member_for(bot, u) for u in users]
+        bot.tg.delay_next("sendMessage", 0.12, times=60)
+        started = time.monotonic()
+        await queue_bulk(bot, members, "Assembly moved to Saturday", broadcast_id=5)
+        await wait_rows(bot, broadcast_id=5, timeout=30)
+        elapsed = time.monotonic() - started
+        assert set(bot.tg.send_count_by_chat().values()) == {1}
+    # 2 s at 30 msg/s; two calls at a time would need at least 60 / 2 × 0.12 = 3.6 s.
+    assert elapsed < 3.2, elapsed
+
+
 async def test_429_waits_retry_after_and_sends_the_same_row_once(db_url: str) -> None:
     async with delivery_bot(db_url) as bot:
         user = bot.tg.user()
