@@ -146,9 +146,10 @@ class DeliveryEngine:
             Lane(
                 "telegram",
                 bulk=True,
-                # Claims and outcome writes come in batches this size when sending is fast:
-                # each costs trips to the database, whatever the batch.
-                window=_window(tg_rate, 2.0, 8, 256),
+                # Unpaced, claims and outcome writes come in big batches (each costs trips
+                # to the database, whatever its size); paced, a third of a second's worth
+                # (a larger first claim only delays the first send).
+                window=_window(tg_rate, 0.3, 16, 256),
                 concurrency=_concurrency(tg_rate),
             ),
         ]
