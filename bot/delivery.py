@@ -1,16 +1,15 @@
 """The delivery engine: background senders that drain the outbox.
 
-Each channel has two lanes — *fast* (replies and personal notices, priority < BULK) and
-*bulk* (broadcasts, announcements, reminders) — and SMS lanes exist per provider. A lane
-claims due rows (models.outbox.claim_batch: atomic, safe with several processes), keeps a
-bounded number in hand, and sends them concurrently through the channel's pacer
-(bot.pacing): Telegram's is shared with the handlers' own replies and always serves the most
-urgent caller first, so an answer to a member waits at most one slot behind a broadcast.
-Nothing is sent inside a database transaction; outcomes are group-committed right after
-(one write takes all that arrived meanwhile), and no more than MAX_UNRECORDED sends may be
-unwritten at once, so a kill -9 can repeat only that many. The claim is renewed while a row is
-held, so another process only takes over rows whose holder died (bot.delivery_outcomes has
-the error rules).
+Rows go out through lanes (bot.delivery_lanes: fast and bulk per channel, SMS per
+provider). A lane claims due rows (models.outbox.claim_batch: atomic, safe with several
+processes), keeps a bounded number in hand, and sends them concurrently through the
+channel's pacer (bot.pacing): Telegram's is shared with the handlers' own replies and
+always serves the most urgent caller first, so an answer to a member waits at most one slot
+behind a broadcast. Nothing is sent inside a database transaction; outcomes are
+group-committed right after (bot.delivery_recorder), and no more than MAX_UNRECORDED sends
+may be unwritten at once, so a kill -9 can repeat only that many. The claim is renewed while
+a row is held, so another process only takes over rows whose holder died
+(bot.delivery_outcomes has the error rules).
 """
 
 from __future__ import annotations
@@ -18,16 +17,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import socket
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol
 
+from bot.delivery_lanes import Lane, lanes_for
 from bot.delivery_outcomes import (
     MAX_ATTEMPTS,
     Flight,
@@ -58,7 +56,6 @@ log = logging.getLogger(__name__)
 
 STALE_REPORT_AFTER = timedelta(days=1)
 HOUSEKEEPING_EVERY = 0.2  # seconds
-ROUND_TRIP = 0.15  # seconds: a Bot API call from Georgia, answer included
 SMS_THROTTLE_RETRIES = 2  # Twilio 20429: wait and retry the same row in place
 
 
@@ -86,38 +83,6 @@ class _PacedByTheBot:
         return None
 
 
-@dataclass
-class Lane:
-    channel: str  # telegram | sms
-    bulk: bool
-    provider: str | None = None  # SMS lanes: one provider each
-    window: int = 16  # rows claimed and not finished, at most
-    concurrency: int = 4  # provider calls on the wire at once (see _concurrency)
-    sending: asyncio.Semaphore = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        self.sending = asyncio.Semaphore(self.concurrency)
-
-    exhausted: bool = field(default=False, repr=False)
-
-    @property
-    def name(self) -> str:
-        return ":".join(
-            filter(None, [self.channel, self.provider, "bulk" if self.bulk else "fast"])
-        )
-
-
-def _window(rate: float, seconds: float, lowest: int, highest: int) -> int:
-    return highest if rate <= 0 else max(lowest, min(highest, int(rate * seconds)))
-
-
-def _concurrency(rate: float) -> int:
-    """Calls on the wire that keep a lane at `rate` (Little's law, for a round trip of up to
-    ROUND_TRIP seconds). Unpaced, two: one being prepared while the other waits for its
-    answer; more only make the HTTP client check more idle connections on every request."""
-    return 2 if rate <= 0 else max(2, min(8, math.ceil(rate * ROUND_TRIP)))
-
-
 class DeliveryEngine:
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
@@ -138,36 +103,13 @@ class DeliveryEngine:
         self.running = False
 
     # -- life cycle -------------------------------------------------------------------------
-    def build_lanes(self) -> list[Lane]:
-        settings = self.rt.settings
-        tg_rate, sms_rate = settings.telegram_rate_per_second, settings.sms_rate_per_second
-        lanes = [
-            Lane("telegram", bulk=False, window=8),
-            Lane(
-                "telegram",
-                bulk=True,
-                # Unpaced, claims and outcome writes come in big batches (each costs trips
-                # to the database, whatever its size); paced, a third of a second's worth
-                # (a larger first claim only delays the first send).
-                window=_window(tg_rate, 0.3, 16, 256),
-                concurrency=_concurrency(tg_rate),
-            ),
-        ]
-        for provider in sorted(self.rt.sms_providers):
-            rate = 0.0 if provider == "simulator" else sms_rate
-            lanes.append(Lane("sms", bulk=False, provider=provider, window=4))
-            lanes.append(
-                Lane("sms", bulk=True, provider=provider, window=_window(rate, 3.0, 2, 16))
-            )
-        return lanes
-
     async def start(self) -> None:
         self._stopping = False
         async with self.rt.db.session() as session:
             released = await release_stale_claims(session=session, lease=self.lease)
         if released:
             log.warning("re-queued %d outbox rows left in flight by a stopped process", released)
-        self.lanes = self.build_lanes()
+        self.lanes = lanes_for(self.rt.settings, self.rt.sms_providers)
         for lane in self.lanes:
             self._events[lane.name] = asyncio.Event()
             self._tasks.append(asyncio.create_task(self._lane_loop(lane), name=f"lane-{lane.name}"))
@@ -426,7 +368,7 @@ class DeliveryEngine:
     async def drain_once(self, channel: str) -> int:
         """Send what is due on `channel` now, in this task (tests and tools)."""
         if not self.lanes:
-            self.lanes = self.build_lanes()
+            self.lanes = lanes_for(self.rt.settings, self.rt.sms_providers)
         handled = 0
         for lane in self.lanes:
             if lane.channel == channel:
