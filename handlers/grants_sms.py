@@ -218,15 +218,6 @@ async def on_code(request: SmsRequest) -> None:
         await details(request, call)
 
 
-async def _reroute(request: SmsRequest) -> None:
-    """Leave the step and handle the message as whatever else it is."""
-    await end_dialog(session=request.session, channel="sms", address=request.phone)
-    request.dialog = None
-    route = await request.rt.sms_router.route(request)
-    request.route = route
-    await route.handler(request)
-
-
 def _is_other_command(request: SmsRequest, text: str) -> bool:
     # A lone YES / NO is an answer (the step's), not another command: see SmsRouter.is_command.
     return request.rt.sms_router.is_command(text)
@@ -240,7 +231,7 @@ async def on_step(request: SmsRequest) -> None:
     stale = utcnow() - dialog.updated_at > STALE_AFTER
     numeric = text.isdigit()
     if stale or (not numeric and _is_other_command(request, text)):
-        await _reroute(request)
+        await request.leave_step()
         return
     member = request.member
     if member is None:

@@ -146,15 +146,6 @@ def _is_other_command(request: SmsRequest, text: str) -> bool:
     return keyword is not None and keyword.name != "profile"
 
 
-async def _reroute(request: SmsRequest) -> None:
-    """Leave the profile and handle the message as whatever else it is."""
-    await end_dialog(session=request.session, channel="sms", address=request.phone)
-    request.dialog = None
-    route = await request.rt.sms_router.route(request)
-    request.route = route
-    await route.handler(request)
-
-
 async def on_step(request: SmsRequest) -> None:
     """An answer to the menu or to the field being changed."""
     dialog = request.dialog
@@ -163,7 +154,7 @@ async def on_step(request: SmsRequest) -> None:
     member = _profile_member(request)
     stale = utcnow() - dialog.updated_at > STALE_AFTER
     if member is None or stale or _is_other_command(request, text):
-        await _reroute(request)
+        await request.leave_step()
         return
     keyword = request.rt.sms_router.match_keyword(text.split()[0]) if text else None
     if keyword is not None and keyword.name == "profile":  # PROFILE again: the menu again

@@ -6,7 +6,6 @@ awaiting a guardian's consent may be erased too), so they check membership thems
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -19,27 +18,21 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 from bot.i18n import t
 from bot.roles import Access, _language_of, add_command
 from bot.runtime import Runtime, runtime_of
-from bot.sms.context import SmsRequest
 from handlers._members_common import inline_rows, markup
 from models.audit import record_audit
 from models.base import utcnow
 from models.dialogs import end_dialog, get_dialog
-from models.member_fields import Choice, parse_yes_no
+from models.member_fields import Choice
 from models.members import Member, MemberStatus, member_by_telegram, record_consent
-from models.outbox import Priority, enqueue
 from models.privacy import (
-    RECEIPT_KIND,
     erase_member,
     member_data,
-    redact_sent_receipts,
     section_counts,
 )
-from models.profile_text import profile_lines, sms_summary
+from models.profile_text import profile_lines
 
 ORDER = 12
 log = logging.getLogger(__name__)
-MYDATA_WORDS = ["მონაცემები", "monatsemebi", "данные", "dannye", "məlumat", "melumat"]
-FORGET_WORDS = ["წაშლა", "tsashla", "удалить", "udalit", "sil", "erase"]
 # SMS MYDATA names the other parts in a word each when the /mydata labels take too much room.
 SMS_LABELS = {
     "grant_applications": "members.sms_mydata_grant_applications",
@@ -103,13 +96,14 @@ async def mydata(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 def _section_counts(data: dict[str, Any], language: str) -> list[str]:
     """One line naming what else the file holds (grant applications 1, event answers 3, …)."""
-    counts = _named_counts(data, language)
+    counts = named_counts(data, language)
     return [t("members.mydata_sections", language, sections=counts)] if counts else []
 
 
-def _named_counts(data: dict[str, Any], language: str, *, short: bool = False) -> str:
+def named_counts(data: dict[str, Any], language: str, *, short: bool = False) -> str:
     """`grant applications: 1; event answers: 3` — the same parts /mydata and MYDATA name;
     `short`: a word each (`grants 1, events 3`) for an SMS."""
+
     if short:
         return ", ".join(
             f"{t(SMS_LABELS.get(section.name, section.label_key), language)} {count}"
@@ -292,89 +286,6 @@ async def resume(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await message.reply_text(t(key, member.language))
 
 
-# -- SMS ----------------------------------------------------------------------------------------
-
-
-async def sms_mydata(request: SmsRequest) -> None:
-    """MYDATA: a short summary by SMS, naming the other parts /mydata sends (grant
-    applications, event answers, …) — the full copy is on Telegram or from the secretariat."""
-    member = request.member
-    if member is None or member.status == MemberStatus.ERASED:
-        await request.reply(request.t("members.sms_not_member"))
-        return
-    summary = await sms_summary(session=request.session, member=member)
-    text = request.t("members.sms_mydata", summary=summary)
-    data = await member_data(session=request.session, member=member)
-    counts = section_counts(data)
-    if not counts:
-        await request.reply(request.fitted(text))
-        return
-    # What /mydata names too (grant applications, event answers, …), as long as two parts
-    # hold it: the /mydata labels, else a word each, else how many more records there are.
-    language = request.language
-    also = [
-        t("members.sms_mydata_also", language, sections=_named_counts(data, language)),
-        t("members.sms_mydata_also", language, sections=_named_counts(data, language, short=True)),
-        t("members.sms_mydata_more", language, count=sum(count for _, count in counts)),
-    ]
-    await request.reply(request.fitted(*(f"{text}\n{line}" for line in also), text))
-
-
-async def sms_forget(request: SmsRequest) -> None:
-    """FORGET asks; FORGET YES erases and confirms (the receipt is emptied once it is sent)."""
-    member = request.member
-    if member is None or member.status == MemberStatus.ERASED:
-        await request.reply(request.t("members.sms_not_member"))
-        return
-    confirmed = len(request.args) == 1 and parse_yes_no(request.args[0]) is True
-    if not confirmed:
-        await request.reply(request.t("members.sms_forget_confirm"))
-        return
-    text = request.t("members.sms_forget_done")
-    if request.inbound is not None:  # this very message carries the phone number too
-        request.inbound.text, request.inbound.address = None, None
-    await erase_member(session=request.session, member=member, channel="sms")
-    row = await enqueue(
-        session=request.session,
-        channel="sms",
-        provider=request.sms.provider,
-        address=request.phone,
-        text=text,
-        kind=RECEIPT_KIND,
-        priority=Priority.REPLY,
-    )
-    request.member = None
-    assert row.id is not None
-    _redact_later(request.rt)
-
-
-def _redact_later(rt: Runtime) -> None:
-    task = asyncio.get_running_loop().create_task(_redact_when_sent(rt))
-    _tasks.add(task)
-    task.add_done_callback(_tasks.discard)
-
-
-_tasks: set[asyncio.Task[None]] = set()
-
-
-async def _redact_when_sent(rt: Runtime, *, seconds: float = 600.0) -> None:
-    """Empty the receipt as soon as it left (checked twice a second for a while)."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while asyncio.get_running_loop().time() < deadline:
-        await asyncio.sleep(0.5)
-        try:
-            async with rt.db.session() as session:
-                if await redact_sent_receipts(session=session):
-                    return
-        except Exception:
-            log.exception("could not empty an erasure receipt")
-
-
-async def _sweep_receipts(rt: Runtime) -> None:
-    async with rt.db.session() as session:
-        await redact_sent_receipts(session=session)
-
-
 def setup(rt: Runtime) -> None:
     add_command(rt, "mydata", mydata, description_key="members.cmd_mydata", access=Access.PUBLIC)
     add_command(rt, "forget", forget, description_key="members.cmd_forget", access=Access.PUBLIC)
@@ -382,18 +293,3 @@ def setup(rt: Runtime) -> None:
     add_command(rt, "resume", resume, description_key="members.cmd_resume", access=Access.MEMBER)
     rt.add_telegram_handler(CallbackQueryHandler(on_forget_button, pattern=r"^fgt:(yes|no)$"))
     rt.add_telegram_handler(CallbackQueryHandler(on_stop_button, pattern=r"^stop:(tg|all)$"))
-    rt.sms_router.keyword("mydata", MYDATA_WORDS, sms_mydata)
-    rt.sms_router.keyword("forget", FORGET_WORDS, sms_forget)
-    rt.sms_help_keys.append("members.sms_help_line")
-    rt.sms_help_details["mydata"] = "members.sms_help_mydata"
-    rt.sms_help_details["forget"] = "members.sms_help_forget"
-
-    async def sweep() -> None:
-        await _sweep_receipts(rt)
-
-    async def cancel_waits() -> None:
-        for task in list(_tasks):
-            task.cancel()
-
-    rt.on_start.append(sweep)
-    rt.on_stop.append(cancel_waits)

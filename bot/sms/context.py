@@ -12,7 +12,7 @@ from bot.outbound import sms_body
 from bot.sms.encoding import sms_info
 from bot.sms.providers import InboundSms
 from bot.sms.translit import to_latin_sms
-from models.dialogs import Dialog
+from models.dialogs import Dialog, end_dialog
 from models.inbound import InboundMessage
 from models.members import Member
 from models.outbox import OutboxMessage, Priority, enqueue
@@ -67,6 +67,14 @@ class SmsRequest:
 
     def t(self, key: str, /, **values: object) -> str:
         return t(key, self.language, **values)
+
+    async def leave_step(self) -> None:
+        """Leave the step this phone is in and handle the message as whatever else it is."""
+        await end_dialog(session=self.session, channel="sms", address=self.phone)
+        self.dialog = None
+        route = await self.rt.sms_router.route(self)
+        self.route = route
+        await route.handler(self)
 
     def parts(self, text: str) -> int:
         """How many SMS parts `text` costs as this person gets it (their letters)."""
