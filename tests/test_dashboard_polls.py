@@ -168,3 +168,31 @@ async def test_the_web_form_saves_versions_in_other_languages(
     assert poll.question_versions == {"az": "Növbəti yığıncaq harada olsun?"}
     assert poll.option_versions == {"az": ["Laqodexi", "Qabalı", "Afeni"]}
     assert "Növbəti yığıncaq harada olsun?" in ballot.text
+
+
+async def test_the_poll_page_shows_the_saved_versions_under_the_georgian_one(
+    rt: Runtime, secretariat: Browser, board: Browser
+) -> None:
+    async with rt.db.session() as session:
+        await make_member(session, name="Aysel", language="az")
+    plain_id = await send_poll(rt, secretariat)
+    plain = await board.get(f"/admin/polls/{plain_id}")
+    assert 'id="poll-versions"' not in plain.text  # no versions, no section
+    poll_id = await send_poll(
+        rt,
+        secretariat,
+        question_az="Növbəti yığıncaq harada olsun?",
+        options_az="Laqodexi\nQabalı\nAfeni",
+        question_en="Where <b>next</b> & when?",
+        options_en="Lagodekhi\nKabali\n<i>Apeni</i>",
+    )
+    response = await board.get(f"/admin/polls/{poll_id}")
+    page = text_of(response)
+    assert "სად ჩავატაროთ შემდეგი კრება?" in page and "1. ლაგოდეხი" in page
+    assert (
+        "სხვა ენებზე აზერბაიჯანული Növbəti yığıncaq harada olsun? Laqodexi Qabalı Afeni "
+        "ინგლისური Where <b>next</b> & when? Lagodekhi Kabali <i>Apeni</i>"
+    ) in page  # the language's name, its question, its answers in the Georgian order
+    assert "რუსული" not in page  # no Russian version was written
+    assert "Where &lt;b&gt;next&lt;/b&gt; &amp; when?" in response.text  # escaped
+    assert "<i>Apeni</i>" not in response.text

@@ -137,8 +137,10 @@ async def poll_page(request: Request, staff: Staff) -> Response:
     def label(dimension: str, key: str) -> str:
         return group_label(dimension, key, staff.language, communities, ages)
 
+    saved = poll.versions()  # the az / ru / en versions beside the Georgian one, if any
+    versions = [(code, *saved[code]) for code in TRANSLATIONS if code in saved]
     return await render(
-        request, staff, "poll.html", poll=poll, results=results, label=label,
+        request, staff, "poll.html", poll=poll, results=results, label=label, versions=versions,
         done=request.query_params.get("done"), error=request.query_params.get("error"),
     )  # fmt: skip
 
