@@ -4,6 +4,8 @@ in reminders and results; /results and the CSV stay in Georgian; old polls are u
 
 from __future__ import annotations
 
+import csv
+import io
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -107,6 +109,54 @@ async def test_reminder_and_results_come_in_the_members_language(bot: RunningBot
     assert "5 dekabr" in az_results and "დეკემბერი" not in az_results
     ka_results = (await bot.sms_replies(KA_PHONE, 3))[2]
     assert "5 დეკემბერი" in ka_results
+
+
+async def test_results_stay_georgian_for_a_russian_secretary_who_got_her_ballot_in_russian(
+    bot: RunningBot,
+) -> None:
+    olga = bot.tg.user()
+    await add_member(bot, olga, phone=False, role=Role.SECRETARIAT, language="ru")
+    await add_member(bot, None, phone=AZ_PHONE, language="az")
+    poll = await send_poll(bot, versions=VERSIONS)
+    assert "Какая дата подходит для тренинга?" in (await olga.reply()).text  # her own ballot
+    await bot.sms_replies(AZ_PHONE, 1)
+    [answer] = await bot.sms(AZ_PHONE, f"{poll.code} 2")
+    assert "2) 5 dekabr" in answer  # the member, in his version
+
+    await olga.send(f"/results {poll.code}")
+    results = (await olga.reply()).text
+    assert f"{poll.code} · {QUESTION}" in results  # the poll as the secretariat wrote it
+    assert "2) 5 დეკემბერი — 1 (100%)" in results
+    assert "Какая дата" not in results and "декабря" not in results
+    assert "dekabr" not in results
+
+
+async def test_the_csv_stays_georgian_for_a_poll_with_versions(bot: RunningBot) -> None:
+    olga = bot.tg.user()
+    await add_member(bot, olga, phone=False, role=Role.SECRETARIAT, language="ru")
+    await add_member(bot, None, phone=AZ_PHONE, language="az", name="Aysel Məmmədova")
+    named = await send_poll(bot, versions=VERSIONS)
+    hidden = await send_poll(bot, versions=VERSIONS, anonymous=True)
+    await olga.replies(2)  # her ballots, in Russian
+    await bot.sms_replies(AZ_PHONE, 2)
+    [named_answer] = await bot.sms(AZ_PHONE, f"{named.code} 2")
+    [hidden_answer] = await bot.sms(AZ_PHONE, f"{hidden.code} 3")
+    assert "2) 5 dekabr" in named_answer and "3) 10 dekabr" in hidden_answer
+
+    await olga.send(f"/pollcsv {named.code}")
+    votes = await olga.reply()
+    assert votes.document is not None and votes.document.content is not None
+    rows = list(csv.reader(io.StringIO(votes.document.content.decode("utf-8-sig"))))
+    [aysel] = [row for row in rows[1:] if row[1] == "Aysel Məmmədova"]
+    assert aysel[7:9] == ["2", "5 დეკემბერი"]  # the Georgian option, not "5 dekabr"
+
+    await olga.send(f"/pollcsv {hidden.code}")
+    totals = await olga.reply()
+    assert totals.document is not None and totals.document.content is not None
+    content = totals.document.content.decode("utf-8-sig")
+    assert content.startswith(f"{hidden.code},{QUESTION}")
+    assert "3,10 დეკემბერი,1,100" in content
+    assert "dekabr" not in content and "декабря" not in content and "Какая" not in content
 
 
 async def test_versions_must_have_the_same_options(bot: RunningBot) -> None:
