@@ -18,6 +18,7 @@ from bot.i18n import LANGUAGES, t
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
 from handlers._secretariat import secretariat_or_refuse
+from handlers._youth_common import refuse_unless_lead
 from handlers.youth import keyboard
 from handlers.youth_notify import (
     announce_initiative,
@@ -85,15 +86,16 @@ async def send_team(
     message = update.effective_message
     assert message is not None
     language = member.language
-    if not may_see_team(member, initiative):
-        await record_audit(
-            session=session,
-            action="access.refused",
-            actor_member_id=member.id,
-            actor_label=f"member:{member.id}",
-            target=f"youth:{initiative.id}:team",
-        )
-        await message.reply_text(t("youth.team_not_allowed", language))
+    allowed = await refuse_unless_lead(
+        update,
+        session,
+        member,
+        initiative,
+        what="team",
+        rule=may_see_team,
+        refusal_key="youth.team_not_allowed",
+    )
+    if not allowed:
         return
     people = await team_of(session=session, initiative=initiative)
     await record_audit(
@@ -285,15 +287,8 @@ async def _status_change(update: Update, context: ContextTypes.DEFAULT_TYPE, fin
         initiative = await _initiative_from_args(rt, update, context, session, language, usage)
         if initiative is None:
             return
-        if not may_manage(member, initiative):
-            await record_audit(
-                session=session,
-                action="access.refused",
-                actor_member_id=member.id,
-                actor_label=f"member:{member.id}",
-                target=f"youth:{initiative.id}:{'finish' if finish else 'start'}",
-            )
-            await message.reply_text(t("youth.manage_not_allowed", language))
+        what = "finish" if finish else "start"
+        if not await refuse_unless_lead(update, session, member, initiative, what=what):
             return
         change = finish_and_notify if finish else start_and_notify
         try:

@@ -24,11 +24,11 @@ from telegram.ext import CallbackQueryHandler, ContextTypes
 from bot.i18n import t
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
+from handlers._youth_common import refuse_unless_lead
 from handlers.youth import keyboard
 from handlers.youth_notify import holiday_notes, local_date, refusal, update_and_notify, where_of
 from handlers.youth_propose import parse_date
 from models import seats
-from models.audit import record_audit
 from models.base import utcnow
 from models.communities import list_communities
 from models.dialogs import Dialog, end_dialog, start_dialog
@@ -94,18 +94,6 @@ def _skills_rows(initiative: Initiative, language: str) -> list[list[tuple[str, 
     return rows
 
 
-async def _refuse(
-    session: AsyncSession, member: Member, initiative: Initiative | None, raw: str
-) -> None:
-    await record_audit(
-        session=session,
-        action="access.refused",
-        actor_member_id=member.id,
-        actor_label=f"member:{member.id}",
-        target=f"youth:{initiative.id if initiative else raw}:edit",
-    )
-
-
 def saved_text(rt: Runtime, initiative: Initiative, update: InitiativeUpdate, language: str) -> str:
     """ "Saved", who was promoted, and any holiday warning for a new date."""
     if not update.changed:
@@ -133,9 +121,7 @@ async def edit_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         if initiative is None:
             await message.reply_text(t("youth.refused_unknown", language, code=raw.upper()))
             return
-        if not may_manage(member, initiative):
-            await _refuse(session, member, initiative, raw)
-            await message.reply_text(t("youth.manage_not_allowed", language))
+        if not await refuse_unless_lead(update, session, member, initiative, what="edit"):
             return
         if initiative.status not in EDITABLE:
             exc = YouthRefused("youth.refused_not_editable", status=initiative.status)
@@ -185,9 +171,16 @@ async def on_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     note = ""
     async with rt.db.session() as session:
         initiative = await get_initiative(session=session, initiative_id=initiative_id)
-        if initiative is None or not may_manage(member, initiative):
-            await _refuse(session, member, initiative, str(initiative_id))
-            await query.answer(t("youth.manage_not_allowed", language), show_alert=True)
+        allowed = await refuse_unless_lead(
+            update,
+            session,
+            member,
+            initiative,
+            what="edit",
+            initiative_ref=initiative_id,
+            alert=True,
+        )
+        if not allowed or initiative is None:
             return
         if action == "e":  # from the initiative's card
             await query.answer()
