@@ -1,5 +1,6 @@
-"""Shared by the youth adapters (youth_admin, youth_edit): the "initiative lead or secretariat"
-rule the shared role guard (bot.roles) cannot express, since it depends on the initiative.
+"""Shared by the youth adapters (youth_admin, youth_texts, youth_edit): the "initiative lead or
+secretariat" rule the shared role guard (bot.roles) cannot express, since it depends on the
+initiative, and reading the initiative a command names.
 
 The leading underscore keeps bot.runtime's plugin loader from taking this for a handler module.
 """
@@ -10,11 +11,12 @@ from collections.abc import Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
+from telegram.ext import ContextTypes
 
 from bot.i18n import t
 from models.audit import record_audit
 from models.members import Member
-from models.youth import Initiative, may_manage
+from models.youth import Initiative, get_initiative, initiative_id_from_code, may_manage
 
 
 async def refuse_unless_lead(
@@ -50,3 +52,24 @@ async def refuse_unless_lead(
     elif update.effective_message is not None:
         await update.effective_message.reply_text(text)
     return False
+
+
+async def initiative_from_args(
+    update: Update,
+    context: ContextTypes.DEFAULT_TYPE,
+    session: AsyncSession,
+    language: str,
+    usage_key: str,
+) -> Initiative | None:
+    """The initiative the command's first argument names (Y4); else the usage or "unknown"."""
+    message = update.effective_message
+    assert message is not None
+    raw = context.args[0] if context.args else ""
+    initiative_id = initiative_id_from_code(raw) if raw else None
+    if initiative_id is None:
+        await message.reply_text(t(usage_key, language))
+        return None
+    initiative = await get_initiative(session=session, initiative_id=initiative_id)
+    if initiative is None:
+        await message.reply_text(t("youth.refused_unknown", language, code=raw.upper()))
+    return initiative

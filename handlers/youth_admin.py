@@ -4,8 +4,8 @@
 approve / ask for changes / decline (a reason is asked for), /announce_initiative Y4 (a youth
 broadcast through the engine), /youthstats (participation numbers); the lead and the
 secretariat: /start_initiative Y4 (open | full → running), /finish_initiative Y4 (running →
-finished) — the team is told, the change audited — and /initiative_text Y4 az (the title and
-description in another language: the first line is the title, the rest the description).
+finished) — the team is told, the change audited. /initiative_text Y4 az (an initiative in
+another language) is handlers.youth_texts, registered right after this module.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Update
 from telegram.ext import CallbackQueryHandler, ContextTypes
 
-from bot.i18n import LANGUAGES, t
+from bot.i18n import t
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
 from handlers._secretariat import secretariat_or_refuse
-from handlers._youth_common import refuse_unless_lead
+from handlers._youth_common import initiative_from_args, refuse_unless_lead
 from handlers.youth import keyboard
 from handlers.youth_notify import (
     announce_initiative,
@@ -42,41 +42,16 @@ from models.youth import (
     approve_proposal,
     decline_proposal,
     get_initiative,
-    initiative_id_from_code,
-    may_manage,
     may_see_team,
     pending_proposals,
     request_changes,
-    set_initiative_text,
     skill_label,
 )
 from models.youth_signups import participation, team_of
 
 ORDER = 63
 REVIEW_FLOW = "youth_review"
-TEXT_FLOW = "youth_text"
 GENDERS = ("female", "male", "unsaid")
-
-
-async def _initiative_from_args(
-    rt: Runtime,
-    update: Update,
-    context: ContextTypes.DEFAULT_TYPE,
-    session: AsyncSession,
-    language: str,
-    usage_key: str,
-) -> Initiative | None:
-    message = update.effective_message
-    assert message is not None
-    raw = context.args[0] if context.args else ""
-    initiative_id = initiative_id_from_code(raw) if raw else None
-    if initiative_id is None:
-        await message.reply_text(t(usage_key, language))
-        return None
-    initiative = await get_initiative(session=session, initiative_id=initiative_id)
-    if initiative is None:
-        await message.reply_text(t("youth.refused_unknown", language, code=raw.upper()))
-    return initiative
 
 
 async def send_team(
@@ -140,8 +115,8 @@ async def team_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
     member = await telegram_member(rt, update)
     assert member is not None
     async with rt.db.session() as session:
-        initiative = await _initiative_from_args(
-            rt, update, context, session, member.language, "youth.team_usage"
+        initiative = await initiative_from_args(
+            update, context, session, member.language, "youth.team_usage"
         )
         if initiative is not None:
             await send_team(rt, update, session, initiative, member)
@@ -154,8 +129,8 @@ async def announce_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     assert member is not None and message is not None
     language = member.language
     async with rt.db.session() as session:
-        initiative = await _initiative_from_args(
-            rt, update, context, session, language, "youth.announce_usage"
+        initiative = await initiative_from_args(
+            update, context, session, language, "youth.announce_usage"
         )
         if initiative is None:
             return
@@ -284,7 +259,7 @@ async def _status_change(update: Update, context: ContextTypes.DEFAULT_TYPE, fin
     language = member.language
     usage = "youth.finish_usage" if finish else "youth.start_usage"
     async with rt.db.session() as session:
-        initiative = await _initiative_from_args(rt, update, context, session, language, usage)
+        initiative = await initiative_from_args(update, context, session, language, usage)
         if initiative is None:
             return
         what = "finish" if finish else "start"
@@ -309,82 +284,6 @@ async def start_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 async def finish_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _status_change(update, context, finish=True)
-
-
-async def text_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """/initiative_text Y4 az: the next message is the title (first line) and description."""
-    rt = runtime_of(context)
-    member = await telegram_member(rt, update)
-    message = update.effective_message
-    assert member is not None and message is not None
-    language = member.language
-    target = (context.args[1] if context.args and len(context.args) > 1 else "").lower()
-    if target not in LANGUAGES:
-        await message.reply_text(t("youth.text_usage", language))
-        return
-    async with rt.db.session() as session:
-        initiative = await _initiative_from_args(
-            rt, update, context, session, language, "youth.text_usage"
-        )
-        if initiative is None:
-            return
-        if not may_manage(member, initiative):
-            await message.reply_text(t("youth.manage_not_allowed", language))
-            return
-        await start_dialog(
-            session=session,
-            channel="telegram",
-            address=str(member.telegram_id),
-            flow=TEXT_FLOW,
-            step="text",
-            data={"initiative": initiative.id, "language": target},
-            member_id=member.id,
-        )
-    await message.reply_text(
-        t("youth.text_ask", language, code=initiative.code, language=target.upper())
-    )
-
-
-async def on_text_translation(
-    update: Update, context: ContextTypes.DEFAULT_TYPE, dialog: Dialog
-) -> None:
-    rt = runtime_of(context)
-    message = update.effective_message
-    assert message is not None
-    member = await telegram_member(rt, update)
-    if member is None:
-        return
-    language, raw = member.language, (message.text or "").strip()
-    title, _, description = raw.partition("\n")
-    async with rt.db.session() as session:
-        await end_dialog(session=session, channel=dialog.channel, address=dialog.address)
-        initiative = await get_initiative(
-            session=session, initiative_id=int(dialog.data.get("initiative", 0))
-        )
-        if initiative is None or not may_manage(member, initiative) or not raw:
-            await message.reply_text(t("youth.text_not_saved", language))
-            return
-        try:
-            await set_initiative_text(
-                session=session,
-                initiative=initiative,
-                language=str(dialog.data.get("language")),
-                actor=member,
-                now=utcnow(),
-                title=title.strip(),
-                description=description.strip() if description.strip() else None,
-            )
-        except YouthRefused as exc:
-            await message.reply_text(refusal(exc, language, initiative.code))
-            return
-    await message.reply_text(
-        t(
-            "youth.text_saved",
-            language,
-            code=initiative.code,
-            language=str(dialog.data.get("language")).upper(),
-        )
-    )
 
 
 async def stats_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -459,13 +358,5 @@ def setup(rt: Runtime) -> None:
         description_key="youth.cmd_finish",
         access=Access.MEMBER,
     )
-    add_command(
-        rt,
-        "initiative_text",
-        text_command,
-        description_key="youth.cmd_text",
-        access=Access.MEMBER,
-    )
     rt.add_telegram_handler(CallbackQueryHandler(on_review_button, pattern=r"^yr:[acd]:\d+$"))
     rt.telegram_step(REVIEW_FLOW, on_review_text)
-    rt.telegram_step(TEXT_FLOW, on_text_translation)
