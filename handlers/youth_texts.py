@@ -14,7 +14,7 @@ from telegram.ext import ContextTypes
 from bot.i18n import LANGUAGES, t
 from bot.roles import Access, add_command, telegram_member
 from bot.runtime import Runtime, runtime_of
-from handlers._youth_common import initiative_from_args
+from handlers._youth_common import initiative_from_args, refuse_unless_lead
 from handlers.youth_notify import refusal
 from models.base import utcnow
 from models.dialogs import Dialog, end_dialog, start_dialog
@@ -41,8 +41,7 @@ async def text_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         )
         if initiative is None:
             return
-        if not may_manage(member, initiative):
-            await message.reply_text(t("youth.manage_not_allowed", language))
+        if not await refuse_unless_lead(update, session, member, initiative, what="text"):
             return
         await start_dialog(
             session=session,

@@ -23,7 +23,7 @@ async def bot(db_url: str) -> AsyncIterator[RunningBot]:
         yield running
 
 
-async def test_a_stranger_is_refused_the_team_start_and_finish_and_each_try_is_audited(
+async def test_a_stranger_is_refused_the_team_start_finish_and_texts_and_each_try_is_audited(
     bot: RunningBot,
 ) -> None:
     _, lead = await tg_member(bot, name="ლიდერი ლაშა", birth_year=young_year(22))
@@ -36,6 +36,8 @@ async def test_a_stranger_is_refused_the_team_start_and_finish_and_each_try_is_a
     await stranger.send(f"/start_initiative Y{initiative.id}")
     assert "მხოლოდ ინიციატივის ლიდერი ან სამდივნო" in (await stranger.reply()).text
     await stranger.send(f"/finish_initiative Y{initiative.id}")
+    assert "მხოლოდ ინიციატივის ლიდერი ან სამდივნო" in (await stranger.reply()).text
+    await stranger.send(f"/initiative_text Y{initiative.id} en")
     assert "მხოლოდ ინიციატივის ლიდერი ან სამდივნო" in (await stranger.reply()).text
     # The card's "team" button, forged on the list: the same refusal, in the chat.
     await stranger.send("/initiatives")
@@ -58,5 +60,6 @@ async def test_a_stranger_is_refused_the_team_start_and_finish_and_each_try_is_a
         (f"youth:{initiative.id}:team", member.id),
         (f"youth:{initiative.id}:start", member.id),
         (f"youth:{initiative.id}:finish", member.id),
+        (f"youth:{initiative.id}:text", member.id),
         (f"youth:{initiative.id}:team", member.id),
     ]
