@@ -56,9 +56,12 @@ def compare_type(_context: Any, inspected: Any, metadata: Any, *_: Any) -> bool 
 
 
 async def insert_if_absent(
-    session: AsyncSession, table: Any, values: dict[str, Any], unique: list[str]
+    session: AsyncSession, table: Any, values: dict[str, Any], unique: list[str] | None
 ) -> Any:
     """INSERT … ON CONFLICT (unique) DO NOTHING RETURNING the primary key: None if it existed.
+
+    `unique=None` gives ON CONFLICT DO NOTHING with no target: a clash on any unique
+    constraint of the table (a member's phone or Telegram id) counts as "it existed".
 
     One statement, no exception and no savepoint: under concurrency the loser simply gets
     nothing back (PostgreSQL waits for the winner's commit; SQLite writers are serialized). A

@@ -22,14 +22,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import JSON, BigInteger, Column
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
 from bot.i18n import pick_content
 from bot.settings import Settings
 from models.audiences import Audience, Reach, audience_reach, reach_of
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime, insert_if_absent, utcnow
 from models.members import Member, MemberStatus
 from models.outbox import PENDING_STATUSES, OutStatus, Priority, cancel_queued, status_counts
 
@@ -170,12 +169,11 @@ async def publish_broadcast(
         notify_chat_id=notify_chat_id,
         created_at=now,
     )
-    try:
-        async with session.begin_nested():
-            session.add(broadcast)
-            await session.flush()
-    except IntegrityError as exc:
-        raise AlreadyPublished(occurrence_key) from exc
+    values = broadcast.model_dump(exclude={"id"})
+    new_id = await insert_if_absent(session, Broadcast, values, ["occurrence_key"])
+    if new_id is None:  # this run was published by another tick or process
+        raise AlreadyPublished(occurrence_key)
+    broadcast = await session.get_one(Broadcast, new_id)
     assert broadcast.id is not None
     recipients = 0
     for member in reach.recipients:

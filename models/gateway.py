@@ -19,11 +19,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime, insert_if_absent, utcnow
 from models.outbox import OutboxMessage, OutStatus
 
 SILENCE_ALERT = timedelta(hours=1)
@@ -54,16 +53,11 @@ async def gateway_status(*, session: AsyncSession, name: str = "gateway") -> Gat
     status: GatewayStatus | None = result.scalars().first()
     if status is not None:
         return status
-    status = GatewayStatus(name=name)
-    try:
-        async with session.begin_nested():
-            session.add(status)
-            await session.flush()
-    except IntegrityError:  # another process created it first
-        result = await session.execute(select(GatewayStatus).where(GatewayStatus.name == name))
-        existing: GatewayStatus = result.scalars().one()
-        return existing
-    return status
+    values = GatewayStatus(name=name).model_dump(exclude={"id"})
+    await insert_if_absent(session, GatewayStatus, values, ["name"])  # or another process did
+    result = await session.execute(select(GatewayStatus).where(GatewayStatus.name == name))
+    created: GatewayStatus = result.scalars().one()
+    return created
 
 
 async def record_contact(
