@@ -24,8 +24,9 @@ from bot.senders import keyboard
 from handlers.polls_render import ballot_message, edited_ballot, shows_results_at_close
 from models.members import Member
 from models.outbox import OutboxMessage, OutStatus
-from models.polls import Poll, PollRecipient, current_choices
+from models.polls import Poll, PollRecipient
 from models.polls_results import PollResults, poll_results
+from models.polls_voting import current_choices
 
 log = logging.getLogger(__name__)
 IN_FLIGHT = (OutStatus.QUEUED, OutStatus.SENDING)
@@ -102,7 +103,7 @@ class BallotRefresher:
                 log.info("ballot edit for poll %s failed (%s); retried later", poll_id, exc)
                 failed.add(edit.member_id)
         async with self.rt.db.session() as session:
-            # The poll row first, as votes and the close take it (models.polls._votable).
+            # The poll row first, as votes and the close take it (models.polls_voting._votable).
             await session.execute(select(Poll.id).where(Poll.id == poll_id).with_for_update())
             for member_id, rev in done.items():
                 if member_id in failed:

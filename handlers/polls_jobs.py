@@ -31,15 +31,9 @@ from models.audit import record_audit
 from models.communities import Community, list_communities
 from models.members import Member, MemberStatus, Role
 from models.outbox import Priority
-from models.polls import (
-    Poll,
-    PollStatus,
-    open_polls_for_member,
-    recipient_ids,
-    stale_ballot_polls,
-    voters_among,
-)
+from models.polls import Poll, PollStatus, open_polls_for_member, recipient_ids
 from models.polls_results import ClosedPoll, PollResults, close_poll, due_to_close, poll_results
+from models.polls_voting import stale_ballot_polls, voters_among
 from scheduler.digest import DigestSection
 from scheduler.providers import DueItem
 

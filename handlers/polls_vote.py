@@ -35,18 +35,9 @@ from models.base import utcnow
 from models.event_queries import open_invites
 from models.members import Member, member_by_telegram
 from models.outbox import Priority, enqueue
-from models.polls import (
-    Poll,
-    PollError,
-    VoteResult,
-    cast_vote,
-    current_choices,
-    get_poll,
-    lock_poll,
-    open_polls_for_member,
-    withdraw_vote,
-)
+from models.polls import Poll, PollError, get_poll, open_polls_for_member
 from models.polls_results import poll_results
+from models.polls_voting import VoteResult, cast_vote, current_choices, lock_poll, withdraw_vote
 
 log = logging.getLogger(__name__)
 

@@ -21,16 +21,8 @@ from sqlmodel import col, select
 
 from models.base import utcnow
 from models.outbox import OutboxMessage, OutStatus
-from models.polls import (
-    Poll,
-    PollBallot,
-    PollStatus,
-    ballots,
-    recipient_ids,
-    secure_delete_on,
-    touch_ballots,
-    voters_among,
-)
+from models.polls import Poll, PollBallot, PollStatus, recipient_ids
+from models.polls_voting import ballots, secure_delete_on, touch_ballots, voters_among
 
 MIN_GROUP = 5
 DIMENSIONS: tuple[str, ...] = ("community", "sector", "youth", "gender")

@@ -12,7 +12,8 @@ from models.audit import AuditLog
 from models.base import utcnow
 from models.members import Member
 from models.outbox import OutboxMessage
-from models.polls import Poll, PollStatus, cast_vote
+from models.polls import Poll, PollStatus
+from models.polls_voting import cast_vote
 from tests.dashboard_support import Browser, board, browser, second_browser, secretariat, text_of
 from tests.factories import make_member
 

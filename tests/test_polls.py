@@ -18,19 +18,9 @@ from handlers.polls_chart import chart_data, georgian_font_path, render_chart
 from handlers.polls_when import parse_closing
 from models.audiences import Audience
 from models.members import Member
-from models.polls import (
-    Poll,
-    PollBallot,
-    PollError,
-    PollInvalid,
-    VoteOutcome,
-    cast_vote,
-    open_poll,
-    reminder_time,
-    voter_key,
-    withdraw_vote,
-)
+from models.polls import Poll, PollBallot, PollError, PollInvalid, open_poll, reminder_time
 from models.polls_results import GroupRow, close_poll, poll_results, suppress, tally
+from models.polls_voting import VoteOutcome, cast_vote, voter_key, withdraw_vote
 from tests.factories import make_member
 
 SECRET = "test-secret-key-0123456789"
