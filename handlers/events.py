@@ -31,14 +31,9 @@ from handlers.events_render import (
 )
 from models import seats
 from models.base import utcnow
+from models.event_attendance import rsvp_counts
 from models.event_queries import member_history
-from models.event_rsvps import (
-    RsvpOutcome,
-    RsvpRefused,
-    in_audience,
-    rsvp_counts,
-    rsvp_of,
-)
+from models.event_rsvps import RsvpOutcome, RsvpRefused, in_audience, rsvp_of
 from models.events import (
     SEAT_KIND,
     Event,

@@ -23,6 +23,7 @@ from bot.settings import Settings
 from handlers.events_common import admin_member, chat_send, load_event
 from handlers.events_render import event_when
 from models.communities import Community
+from models.event_attendance import Attendee, attendees, count
 from models.event_queries import attendance_overview
 from models.event_reports import (
     Quorum,
@@ -32,11 +33,6 @@ from models.event_reports import (
     sector_label,
     sheet_csv,
     sheet_html,
-)
-from models.event_rsvps import (
-    Attendee,
-    attendees,
-    count,
 )
 from models.events import (
     Event,

@@ -14,7 +14,7 @@ from bot.roles import Access, add_command
 from bot.runtime import Runtime, runtime_of
 from handlers.events_common import admin_member, chat_send, load_event
 from models.base import utcnow
-from models.event_rsvps import CheckInError, attendees, check_in, count, undo_check_in
+from models.event_attendance import CheckInError, attendees, check_in, count, undo_check_in
 from models.events import (
     event_id_from_code,
     get_event,

@@ -24,7 +24,7 @@ from handlers.events_notify import (
 from handlers.events_render import card
 from models import seats
 from models.base import utcnow
-from models.event_rsvps import rsvp_counts
+from models.event_attendance import rsvp_counts
 from models.events import (
     SEAT_KIND,
     Event,

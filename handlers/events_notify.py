@@ -17,11 +17,11 @@ from bot.runtime import Runtime
 from handlers.events_render import announcement, cancel_notice, change_notice, promoted_notice
 from models import seats
 from models.audiences import select_members
+from models.event_attendance import attendees
 from models.event_rsvps import (
     EventRsvp,
     RsvpOutcome,
     answer_rsvp,
-    attendees,
     promote_after_capacity_change,
     record_invites,
 )

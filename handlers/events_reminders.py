@@ -26,8 +26,9 @@ from bot.outbound import Outgoing
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.events_render import event_when, rsvp_buttons, short_when, sms_how_to_answer
+from models.event_attendance import Attendee, attendees
 from models.event_input import offset_delta
-from models.event_rsvps import Answer, Attendee, attendees, in_audience, rsvp_of
+from models.event_rsvps import Answer, in_audience, rsvp_of
 from models.events import Event, EventKind, EventStatus, reminders_of
 from models.members import Member
 from scheduler.digest import DigestSection

@@ -25,7 +25,8 @@ from sqlmodel import col, select
 from bot.i18n import t
 from bot.settings import Settings
 from models.communities import Community
-from models.event_rsvps import Answer, Attendee, attendees
+from models.event_attendance import Attendee, attendees
+from models.event_rsvps import Answer
 from models.events import Event
 from models.members import Member, MemberStatus
 

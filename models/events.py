@@ -9,8 +9,8 @@ Status::
 Titles and descriptions are kept per language ({"ka": …, "az": …}); Georgian is required and
 the others fall back to it (bot.i18n.pick_content). Times are stored in UTC and entered and
 shown in the LAG's time zone (typed input is read by models.event_input). The SMS code of
-event 12 is `E12`. Answers and check-in live in models.event_rsvps, and capacity with the
-waitlist in models.seats.
+event 12 is `E12`. Answers live in models.event_rsvps, the attendance list and check-in in
+models.event_attendance, and capacity with the waitlist in models.seats.
 """
 
 from __future__ import annotations

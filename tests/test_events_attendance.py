@@ -13,9 +13,10 @@ from sqlmodel import select
 
 from bot.runtime import Runtime
 from models.base import utcnow
+from models.event_attendance import check_in
 from models.event_queries import member_history
 from models.event_reports import assembly_quorum, attendance_sheet, quorum_needed, sheet_csv
-from models.event_rsvps import EventRsvp, answer_rsvp, check_in
+from models.event_rsvps import EventRsvp, answer_rsvp
 from models.events import Event
 from models.members import Member, Role
 from tests.events_support import (

@@ -1,6 +1,6 @@
 """At the door, from a phone: search a name, tick — and the lists as CSV afterwards.
 
-Check-in uses models.event_rsvps.check_in, which names a member as the one who checked
+Check-in uses models.event_attendance.check_in, which names a member as the one who checked
 people in: a stand-alone account (no member behind it) is told to sign in with /weblogin.
 """
 
@@ -19,8 +19,8 @@ from handlers.events_admin import attendees_csv
 from models.base import utcnow
 from models.communities import list_communities
 from models.dashboard_members import text_matches
+from models.event_attendance import CheckInError, attendees, check_in, count, undo_check_in
 from models.event_reports import attendance_sheet, sheet_csv
-from models.event_rsvps import CheckInError, attendees, check_in, count, undo_check_in
 from models.events import Event, get_event
 from models.members import Member, MemberStatus
 from web.forms import acting_member

@@ -23,8 +23,9 @@ from handlers.events_notify import (
 from models.audiences import Audience, select_members
 from models.base import utcnow
 from models.communities import list_communities
+from models.event_attendance import attendees, count
 from models.event_reports import assembly_quorum
-from models.event_rsvps import EventRsvp, attendees, count
+from models.event_rsvps import EventRsvp
 from models.events import (
     Event,
     EventDraft,

@@ -14,7 +14,8 @@ from sqlmodel import col, select
 
 from models.base import utcnow
 from models.broadcasts import Broadcast, BroadcastStatus, broadcast_progress
-from models.event_rsvps import EventRsvp, attendees, count
+from models.event_attendance import attendees, count
+from models.event_rsvps import EventRsvp
 from models.events import Event, EventStatus, list_events
 from models.members import Member
 from models.polls import Poll, PollBallot, PollStatus
