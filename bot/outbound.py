@@ -8,6 +8,7 @@ talks to a network.
 
 from __future__ import annotations
 
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from bot.settings import Settings
 from bot.sms.translit import to_latin_sms
 from models.audiences import channels_for
 from models.members import Member, SmsScript
-from models.outbox import OutboxMessage, Priority, enqueue
+from models.outbox import AlreadyQueued, OutboxMessage, Priority, enqueue
 
 
 @dataclass(frozen=True)
@@ -112,8 +113,11 @@ async def queue_for_member(
     now: datetime | None = None,
     broadcast_id: int | None = None,
     dedupe_key: str | None = None,
+    once: bool = False,
 ) -> list[OutboxMessage]:
     """Queue `message` for `member` by the channel policy; [] when no channel can be used.
+
+    `once`: a channel whose row (dedupe_key) is queued already is skipped, not an error.
 
     normal: Telegram when reachable there, else SMS. urgent: both. `channel` forces one.
     Opted-out and unreachable channels are never used. The Telegram row keeps the SMS text,
@@ -133,41 +137,45 @@ async def queue_for_member(
     for ch in channels:
         if ch == "telegram" and member.telegram_reachable():
             assert member.telegram_id is not None
-            rows.append(
-                await enqueue(
-                    session=session,
-                    channel="telegram",
-                    provider="telegram",
-                    address=str(member.telegram_id),
-                    text=telegram_text,
-                    payload={**message.telegram_payload(), "sms_text": sms_text},
-                    member_id=member.id,
-                    kind=kind,
-                    priority=priority,
-                    broadcast_id=broadcast_id,
-                    dedupe_key=f"{dedupe_key}:telegram" if dedupe_key else None,
-                    urgent=urgent,
+            with suppress(AlreadyQueued):  # once=True: queued before
+                rows.append(
+                    await enqueue(
+                        session=session,
+                        channel="telegram",
+                        provider="telegram",
+                        address=str(member.telegram_id),
+                        text=telegram_text,
+                        payload={**message.telegram_payload(), "sms_text": sms_text},
+                        member_id=member.id,
+                        kind=kind,
+                        priority=priority,
+                        broadcast_id=broadcast_id,
+                        dedupe_key=f"{dedupe_key}:telegram" if dedupe_key else None,
+                        urgent=urgent,
+                        once=once,
+                    )
                 )
-            )
         elif ch == "sms" and member.sms_reachable():
             assert member.phone is not None
             not_before = None
             if not urgent and priority == Priority.BULK:
                 not_before = quiet_until(settings, now or datetime.now().astimezone())
-            rows.append(
-                await enqueue(
-                    session=session,
-                    channel="sms",
-                    provider=sms_provider or sms_provider_for(settings),
-                    address=member.phone,
-                    text=sms_body(member, sms_text),
-                    member_id=member.id,
-                    kind=kind,
-                    priority=priority,
-                    not_before=not_before,
-                    broadcast_id=broadcast_id,
-                    dedupe_key=f"{dedupe_key}:sms" if dedupe_key else None,
-                    urgent=urgent,
+            with suppress(AlreadyQueued):  # once=True: queued before
+                rows.append(
+                    await enqueue(
+                        session=session,
+                        channel="sms",
+                        provider=sms_provider or sms_provider_for(settings),
+                        address=member.phone,
+                        text=sms_body(member, sms_text),
+                        member_id=member.id,
+                        kind=kind,
+                        priority=priority,
+                        not_before=not_before,
+                        broadcast_id=broadcast_id,
+                        dedupe_key=f"{dedupe_key}:sms" if dedupe_key else None,
+                        urgent=urgent,
+                        once=once,
+                    )
                 )
-            )
     return rows

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 from telegram import Update
@@ -185,21 +184,18 @@ async def send_alerts(rt: Runtime, now: datetime | None = None) -> int:
         admins = await secretariat_on_telegram(session) if episodes else []
         for key, text_key, values in episodes:
             for member in admins:
-                try:
-                    async with session.begin_nested():
-                        rows = await queue_for_member(
-                            session=session,
-                            settings=rt.settings,
-                            member=member,
-                            message=Outgoing(text=t(text_key, member.language, **values)),
-                            kind=ALERT_KIND,
-                            priority=Priority.NOTICE,
-                            channel="telegram",
-                            now=now,
-                            dedupe_key=f"{key}:m{member.id}",
-                        )
-                except IntegrityError:
-                    continue  # told already
+                rows = await queue_for_member(
+                    session=session,
+                    settings=rt.settings,
+                    member=member,
+                    message=Outgoing(text=t(text_key, member.language, **values)),
+                    kind=ALERT_KIND,
+                    priority=Priority.NOTICE,
+                    channel="telegram",
+                    now=now,
+                    dedupe_key=f"{key}:m{member.id}",
+                    once=True,  # [] when told already
+                )
                 queued += len(rows)
     if queued:
         rt.delivery.wake("telegram")

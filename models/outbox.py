@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Column, Index, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
-from models.base import UTCDateTime, utcnow
+from models.base import UTCDateTime, insert_if_absent, utcnow
 
 
 class OutStatus(enum.StrEnum):
@@ -93,6 +93,10 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class AlreadyQueued(Exception):
+    """A message with this dedupe_key is queued (or was sent) already."""
+
+
 async def enqueue(
     *,
     session: AsyncSession,
@@ -108,8 +112,13 @@ async def enqueue(
     broadcast_id: int | None = None,
     dedupe_key: str | None = None,
     urgent: bool = False,
+    once: bool = False,
 ) -> OutboxMessage:
-    """Queue one message; the engine sends it after the transaction commits."""
+    """Queue one message; the engine sends it after the transaction commits.
+
+    `once` with a dedupe_key: AlreadyQueued when a row has that key (one INSERT … ON CONFLICT
+    DO NOTHING, no savepoint: two workers racing queue it once, the loser's transaction intact).
+    """
     row = OutboxMessage(
         member_id=member_id,
         channel=channel,
@@ -124,6 +133,12 @@ async def enqueue(
         broadcast_id=broadcast_id,
         dedupe_key=dedupe_key,
     )
+    if once and dedupe_key is not None:
+        values = row.model_dump(exclude={"id"})
+        new_id = await insert_if_absent(session, OutboxMessage, values, ["dedupe_key"])
+        if new_id is None:
+            raise AlreadyQueued(dedupe_key)
+        return await session.get_one(OutboxMessage, new_id)
     session.add(row)
     await session.flush()
     return row

@@ -11,6 +11,7 @@ import pytest
 from sqlmodel import col, select
 
 from bot.outbound import Outgoing, queue_for_member
+from handlers.gateway_health import ALERT_KIND, send_alerts
 from models.audit import AuditLog
 from models.base import utcnow
 from models.gateway import gateway_health, gateway_status
@@ -79,6 +80,18 @@ async def test_secretariat_is_told_once_when_the_phone_is_silent_and_when_it_is_
     assert "ისევ კავშირზეა" in back.text
     await tick(bot)
     assert len(admin.texts()) == 2
+
+
+async def test_two_monitors_ticking_at_once_tell_the_secretariat_once(bot: RunningBot) -> None:
+    admin = await secretary(bot)
+    await phone_last_heard(bot, timedelta(minutes=61))
+    # Two processes notice the silence together, each in its own session.
+    queued = await asyncio.gather(send_alerts(bot.rt), send_alerts(bot.rt))
+    assert sorted(queued) == [0, 1]
+    async with bot.rt.db.session() as session:
+        rows = await session.execute(select(OutboxMessage).where(OutboxMessage.kind == ALERT_KIND))
+    assert len(rows.all()) == 1
+    assert "SMS ტელეფონი დუმს" in (await admin.reply()).text
 
 
 async def test_secretariat_is_told_once_when_sends_through_the_phone_fail(
