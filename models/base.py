@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import DateTime, String
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import class_mapper
+from sqlalchemy.orm.attributes import instance_state
 from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+RowT = TypeVar("RowT", bound=SQLModel)
 
 
 def utcnow() -> datetime:
@@ -78,3 +83,15 @@ async def insert_if_absent(
         .returning(pk)
     )
     return (await session.execute(statement)).scalar()
+
+
+async def add_if_absent(session: AsyncSession, row: RowT, unique: list[str] | None) -> RowT | None:
+    """`session.add(row)`, unless a row with the same unique key exists (then None), as one
+    insert_if_absent. The model's before_insert listeners run first, as on a flush — a Core
+    INSERT skips them, and models.simulator marks simulated members and captures SMS to the
+    simulator's numbers there."""
+    mapper = class_mapper(type(row))
+    connection = await session.connection()
+    mapper.dispatch.before_insert(mapper, connection.sync_connection, instance_state(row))
+    new_id = await insert_if_absent(session, type(row), row.model_dump(exclude={"id"}), unique)
+    return None if new_id is None else await session.get_one(type(row), new_id)

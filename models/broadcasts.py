@@ -28,7 +28,7 @@ from sqlmodel import Field, SQLModel, col, select
 from bot.i18n import pick_content
 from bot.settings import Settings
 from models.audiences import Audience, Reach, audience_reach, reach_of
-from models.base import UTCDateTime, insert_if_absent, utcnow
+from models.base import UTCDateTime, add_if_absent, utcnow
 from models.members import Member, MemberStatus
 from models.outbox import PENDING_STATUSES, OutStatus, Priority, cancel_queued, status_counts
 
@@ -169,11 +169,10 @@ async def publish_broadcast(
         notify_chat_id=notify_chat_id,
         created_at=now,
     )
-    values = broadcast.model_dump(exclude={"id"})
-    new_id = await insert_if_absent(session, Broadcast, values, ["occurrence_key"])
-    if new_id is None:  # this run was published by another tick or process
+    added = await add_if_absent(session, broadcast, ["occurrence_key"])
+    if added is None:  # this run was published by another tick or process
         raise AlreadyPublished(occurrence_key)
-    broadcast = await session.get_one(Broadcast, new_id)
+    broadcast = added
     assert broadcast.id is not None
     recipients = 0
     for member in reach.recipients:

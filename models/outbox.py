@@ -29,7 +29,7 @@ from sqlalchemy import JSON, Column, Index, func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, col, select
 
-from models.base import UTCDateTime, insert_if_absent, utcnow
+from models.base import UTCDateTime, add_if_absent, utcnow
 
 
 class OutStatus(enum.StrEnum):
@@ -134,11 +134,10 @@ async def enqueue(
         dedupe_key=dedupe_key,
     )
     if once and dedupe_key is not None:
-        values = row.model_dump(exclude={"id"})
-        new_id = await insert_if_absent(session, OutboxMessage, values, ["dedupe_key"])
-        if new_id is None:
+        added = await add_if_absent(session, row, ["dedupe_key"])
+        if added is None:
             raise AlreadyQueued(dedupe_key)
-        return await session.get_one(OutboxMessage, new_id)
+        return added
     session.add(row)
     await session.flush()
     return row

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.settings import Settings
 from models.audit import record_audit
-from models.base import insert_if_absent
+from models.base import add_if_absent
 from models.dialogs import Dialog, end_dialog
 from models.member_fields import FieldError, age_rule
 from models.members import (
@@ -119,10 +119,10 @@ async def finish_registration(
         updated_at=now,
     )
     # The phone (or the Telegram id) may have been taken since the check above.
-    member_id = await insert_if_absent(session, Member, member.model_dump(exclude={"id"}), None)
-    if member_id is None:
+    added = await add_if_absent(session, member, None)
+    if added is None:
         return FieldError("registration.err_phone_taken_typed")
-    member = await session.get_one(Member, member_id)
+    member = added
     version = str(data.get("consent_version") or settings.consent_text_version)
     consent_at = member.consent_data_at or now
     session.add(_consent(member, "data", True, channel, version, consent_at))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+import pytest
 from sqlmodel import col, func, select
 
 from bot.db import Database
@@ -18,7 +19,10 @@ from models.dialogs import Dialog
 from models.gateway import GatewayStatus, gateway_status
 from models.member_fields import FieldError
 from models.members import Member
+from models.outbox import AlreadyQueued, OutboxMessage, enqueue
 from models.registration_finish import finish_registration
+from models.simulator import PROVIDER as SIMULATOR_PROVIDER
+from models.simulator import SIMULATOR_PREFIX
 
 NOW = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
 PHONE = "+995599123456"
@@ -68,3 +72,32 @@ async def test_two_people_finishing_registration_with_one_phone_make_one_member(
     async with db.session() as session:
         members = (await session.execute(select(Member).where(col(Member.phone) == PHONE))).all()
     assert len(members) == 1
+
+
+async def test_a_row_queued_once_still_follows_the_models_insert_rules(db: Database) -> None:
+    """INSERT … ON CONFLICT skips the ORM's before_insert listeners unless add_if_absent
+    runs them: an SMS to the simulator's numbers must be captured, never sent for real."""
+    async with db.session() as session:
+        row = await enqueue(
+            session=session,
+            channel="sms",
+            provider="twilio",
+            address=SIMULATOR_PREFIX + "007",
+            text="Gateway alert",
+            dedupe_key="alert:once",
+            once=True,
+        )
+        assert row.provider == SIMULATOR_PROVIDER
+        with pytest.raises(AlreadyQueued):
+            await enqueue(
+                session=session,
+                channel="sms",
+                provider="twilio",
+                address=SIMULATOR_PREFIX + "007",
+                text="Gateway alert",
+                dedupe_key="alert:once",
+                once=True,
+            )
+    async with db.session() as session:
+        stored = (await session.execute(select(OutboxMessage))).scalars().all()
+    assert [(r.provider, r.dedupe_key) for r in stored] == [(SIMULATOR_PROVIDER, "alert:once")]
