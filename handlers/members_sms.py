@@ -19,6 +19,7 @@ from bot.i18n import t
 from bot.runtime import Runtime
 from bot.sms.context import SmsRequest
 from bot.sms.grammar import clean, parse_code
+from bot.sms.translit import LATIN_SMS_LANGUAGES
 from handlers._members_common import notify_secretariat
 from handlers.registration_sms import MAX_PARTS, parts, sms_pages
 from models.base import utcnow
@@ -38,7 +39,6 @@ PROFILE_WORDS = [
 ]  # fmt: skip
 # What SMS can change; Latin letters only where they make SMS cheaper (ka, az).
 FIELDS = ("name", "language", "sms_script", "community", "village")
-LATIN_HELPS = frozenset({"ka", "az"})
 ASK = {
     "name": "registration.sms_ask_name",
     "language": "registration.sms_language",
@@ -49,7 +49,7 @@ ASK = {
 
 
 def menu_fields(member: Member) -> list[str]:
-    return [f for f in FIELDS if f != "sms_script" or member.language in LATIN_HELPS]
+    return [f for f in FIELDS if f != "sms_script" or member.language in LATIN_SMS_LANGUAGES]
 
 
 def label(name: str, language: str) -> str:

@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.i18n import LANGUAGE_NAMES, t
 from bot.outbound import Button, quiet_until, with_stop_line
 from bot.runtime import Runtime
+from bot.settings import Settings
 from bot.sms.encoding import sms_info
-from bot.sms.translit import to_latin_sms
+from bot.sms.translit import LATIN_SMS_LANGUAGES, to_latin_sms
 from handlers import audience_picker as picker
 from handlers.polls_render import ballot_text, option_label, sms_ballot, when
 from models.base import utcnow
@@ -41,8 +42,10 @@ def _cancel(language: str) -> list[Button]:
 
 
 def _draft_poll(data: dict[str, Any], now: datetime) -> Poll:
-    """An unsaved Poll from the draft, to render the preview exactly as members will see it."""
+    """An unsaved Poll from the draft (with its versions), to render the preview exactly as
+    members will see it."""
     closes = datetime.fromisoformat(data["closes_at"])
+    versions = data.get("versions", {})
     return Poll(
         id=None,
         question=data["question"],
@@ -53,6 +56,8 @@ def _draft_poll(data: dict[str, Any], now: datetime) -> Poll:
         reminder_at=reminder_time(now, closes),
         results_live=bool(data["results_live"]),
         results_to_voters=bool(data["results_to_voters"]),
+        question_versions={code: question for code, (question, _) in versions.items()} or None,
+        option_versions={code: list(texts) for code, (_, texts) in versions.items()} or None,
     )
 
 
@@ -155,6 +160,22 @@ def versions_screen(data: dict[str, Any], language: str) -> Screen:
     return text, [*rows, [Button(t("polls.np_next", language), "np:vd")], _cancel(language)]
 
 
+def _sms_cost(poll: Poll, code: str, settings: Settings, language: str) -> str:
+    """`Azərbaycanca: 2 SMS (1 in Latin letters)`: what one version's ballot costs as sent."""
+    sms = with_stop_line(sms_ballot(poll, code, settings), code, "sms")
+    name, parts = LANGUAGE_NAMES[code], sms_info(sms).parts
+    if code not in LATIN_SMS_LANGUAGES:
+        return t("polls.np_preview_version", language, language_name=name, parts=parts)
+    latin = sms_info(to_latin_sms(sms)).parts
+    return t(
+        "polls.np_preview_version_latin",
+        language,
+        language_name=name,
+        parts=parts,
+        latin_parts=latin,
+    )
+
+
 async def preview(
     rt: Runtime, session: AsyncSession, data: dict[str, Any], language: str, now: datetime
 ) -> Screen:
@@ -189,13 +210,10 @@ async def preview(
         summary=summary,
     )
     quiet = quiet_until(settings, now)
-    versions = data.get("versions", {})
     text += "\n\n" + t(
         "polls.np_preview_versions",
         language,
-        languages=", ".join(
-            LANGUAGE_NAMES[c] for c in ("ka", *TRANSLATIONS) if c == "ka" or c in versions
-        ),
+        languages="\n".join(_sms_cost(poll, code, settings, language) for code in poll.versions()),
     )
     if quiet is not None and found.sms:
         text += "\n\n" + t("polls.np_quiet_warning", language, when=when(quiet, language, settings))

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.sms.encoding import sms_info
+from bot.sms.translit import to_latin_sms
 from models.base import utcnow
 from models.members import Role
 from models.polls import Poll, PollInvalid
@@ -209,8 +211,12 @@ async def test_the_secretary_adds_an_azerbaijani_version_in_newpoll(bot: Running
     await bot.tg.wait_until(lambda: "ნაბიჯი 8/8" in tamar.last().text)
     await tamar.press("კი")
     await bot.tg.wait_until(lambda: "წინასწარი ნახვა" in tamar.last().text)
-    assert "ენები: ქართული, Azərbaycanca" in tamar.last().text
+    preview = tamar.last().text
+    assert "SMS ენების მიხედვით:\nქართული: " in preview and "\nAzərbaycanca: " in preview
     await tamar.press("✅ გაგზავნა")
     await bot.tg.wait_until(lambda: "✅ P" in tamar.last().text)
     [ballot] = await bot.sms_replies(AZ_PHONE, 1)
     assert "Festivala gələcəksiniz?" in ballot and "1) Bəli 2) Xeyr" in ballot
+    # The preview priced the Azerbaijani version as it went out, not the Georgian one.
+    parts, latin = sms_info(ballot).parts, sms_info(to_latin_sms(ballot)).parts
+    assert f"Azərbaycanca: {parts} SMS (ლათინური ასოებით {latin})" in preview

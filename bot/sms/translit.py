@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+# Whose SMS can go in Latin letters, more cheaply: Georgian and Azerbaijani.
+LATIN_SMS_LANGUAGES = frozenset({"ka", "az"})
 # Georgian national romanization (2002), apostrophes dropped: the typographic ’ is not GSM-7.
 GEORGIAN_TO_LATIN: dict[str, str] = {
     "ა": "a", "ბ": "b", "გ": "g", "დ": "d", "ე": "e", "ვ": "v", "ზ": "z", "თ": "t",
