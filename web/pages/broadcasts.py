@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.i18n import LANGUAGES
 from bot.outbound import quiet_until
 from bot.roles import Access
 from models.audiences import Audience, audience_reach
@@ -53,7 +54,6 @@ from web.forms import (
 from web.guard import Staff, page, runtime
 from web.render import error_page, render
 
-LANGS = ("ka", "az", "ru", "en")
 WHEN = ("now", "once", "weekly", "monthly")
 
 
@@ -82,7 +82,7 @@ def _error(value: str | None) -> str | None:
 
 def _values(staff: Staff) -> dict[str, Any]:
     values: dict[str, Any] = {
-        f"text_{lang}": staff.field(f"text_{lang}", MAX_TEXT + 1) for lang in LANGS
+        f"text_{lang}": staff.field(f"text_{lang}", MAX_TEXT + 1) for lang in LANGUAGES
     }
     values.update(
         urgent=staff.field("urgent") == "on",
@@ -108,13 +108,13 @@ async def _compose(
         )  # fmt: skip
     return await render(
         request, staff, "broadcast_form.html", status=status, v=values, aud=audience,
-        reach=reach, error=error, langs=LANGS, max_text=MAX_TEXT, aud_note=note, **choices,
+        reach=reach, error=error, langs=LANGUAGES, max_text=MAX_TEXT, aud_note=note, **choices,
     )  # fmt: skip
 
 
 @page(Access.SECRETARIAT)
 async def new_broadcast(request: Request, staff: Staff) -> Response:
-    values: dict[str, Any] = {f"text_{lang}": "" for lang in LANGS}
+    values: dict[str, Any] = {f"text_{lang}": "" for lang in LANGUAGES}
     values.update(urgent=False, when="now", at="", time="10:00", weekdays=[], month_day="1")
     return await _compose(request, staff, values, Audience())
 
@@ -151,7 +151,7 @@ async def preview(request: Request, staff: Staff) -> Response:
     if note is not None:  # "Use" or "Save as…": the form again, with that audience
         return await _compose(request, staff, values, note.audience, note=note,
                               status=200 if note.ok else 400)  # fmt: skip
-    texts = clean_texts({lang: values[f"text_{lang}"] for lang in LANGS})
+    texts = clean_texts({lang: values[f"text_{lang}"] for lang in LANGUAGES})
     when = _when(values, rt.settings.tz)
     error = None
     if not texts.get("ka"):

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from bot.i18n import t
+from bot.i18n import LANGUAGES, t
 from bot.roles import Access
 from handlers.events_notify import (
     apply_and_notify,
@@ -51,8 +51,6 @@ from web.forms import (
 from web.guard import Staff, audit, page, runtime
 from web.render import error_page, render
 
-LANGS = ("ka", "az", "ru", "en")
-
 
 async def simulated_answers(session: AsyncSession, event_id: int) -> Counter[str]:
     """Answers from simulated members: shown apart, never in the real counts."""
@@ -86,7 +84,8 @@ async def events_page(request: Request, staff: Staff) -> Response:
 
 def _form_values_keys() -> list[str]:
     names = ["kind", "starts", "ends", "place", "capacity", "deadline", "reminders"]
-    return names + [f"title_{lang}" for lang in LANGS] + [f"description_{lang}" for lang in LANGS]
+    texts = [f"{field}_{lang}" for field in ("title", "description") for lang in LANGUAGES]
+    return names + texts
 
 
 def _form_values(staff: Staff) -> dict[str, str]:
@@ -104,8 +103,8 @@ def _draft(values: dict[str, str], audience: Audience, rt_tz: Any, now: Any) -> 
     )
     return EventDraft(
         kind=values["kind"],
-        title={lang: values[f"title_{lang}"] for lang in LANGS},
-        description={lang: values[f"description_{lang}"] for lang in LANGS},
+        title={lang: values[f"title_{lang}"] for lang in LANGUAGES},
+        description={lang: values[f"description_{lang}"] for lang in LANGUAGES},
         starts_at=starts,
         ends_at=ends,
         place=values["place"],
@@ -141,7 +140,7 @@ async def _form_page(
         )
     return await render(
         request, staff, "event_form.html", status=status, event=event, v=values, aud=audience,
-        kinds=[k.value for k in EventKind], error=error, reach=reach, langs=LANGS,
+        kinds=[k.value for k in EventKind], error=error, reach=reach, langs=LANGUAGES,
         aud_note=note, **choices,
     )  # fmt: skip
 
@@ -156,7 +155,7 @@ def _values_of(event: Event, tz: Any) -> dict[str, str]:
         "deadline": local_input(event.rsvp_deadline, tz),
         "reminders": ", ".join(event.reminders or []),
     }
-    for lang in LANGS:
+    for lang in LANGUAGES:
         values[f"title_{lang}"] = event.title.get(lang, "")
         values[f"description_{lang}"] = event.description.get(lang, "")
     return values

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from bot.i18n import LANGUAGES
 from bot.roles import Access
 from handlers.grants_notify import (
     announce,
@@ -64,8 +65,6 @@ from web.forms import (
 from web.guard import Staff, page, runtime
 from web.render import error_page, render
 
-LANGS = ("ka", "az", "ru", "en")
-
 
 def _amount(low: int, high: int) -> str:
     return f"{low}-{high}" if low != high else str(low)
@@ -81,7 +80,7 @@ def values_of(call: GrantCall, sessions: list[int], tz: tzinfo) -> dict[str, Any
         "manual_url": call.manual_url or "",
         "sessions": ", ".join(f"E{i}" for i in sessions),
     }
-    for lang in LANGS:
+    for lang in LANGUAGES:
         values[f"title_{lang}"] = call.title.get(lang, "")
         values[f"description_{lang}"] = call.description.get(lang, "")
     for name in PHASES:
@@ -99,7 +98,7 @@ def values_from(staff: Staff) -> dict[str, Any]:
         "manual_url": staff.field("manual_url", 600),
         "sessions": staff.field("sessions", 200),
     }
-    for lang in LANGS:
+    for lang in LANGUAGES:
         values[f"title_{lang}"] = staff.field(f"title_{lang}", 300)
         values[f"description_{lang}"] = staff.field(f"description_{lang}", 3500)
     for name in PHASES:
@@ -129,8 +128,10 @@ def parsed(values: dict[str, Any], audience: Audience, tz: tzinfo, keep: GrantCa
     (GrantInputError with the same catalog keys as in Telegram)."""
     low, high = parse_amount_range(values["amount"] or "")
     fields: dict[str, Any] = {
-        "title": {k: values[f"title_{k}"] for k in LANGS if values[f"title_{k}"]},
-        "description": {k: values[f"description_{k}"] for k in LANGS if values[f"description_{k}"]},
+        "title": {k: values[f"title_{k}"] for k in LANGUAGES if values[f"title_{k}"]},
+        "description": {
+            k: values[f"description_{k}"] for k in LANGUAGES if values[f"description_{k}"]
+        },
         "priorities": list(values["priorities"]),
         "applicant_types": list(values["applicant_types"]),
         "min_amount": low,
@@ -161,7 +162,7 @@ async def _form(
                   for code, names in load_priorities()]  # fmt: skip
     return await render(
         request, staff, "grant_form.html", status=status, call=call, v=values, aud=audience,
-        reach=reach, error=error, langs=LANGS, aud_note=note, **choices,
+        reach=reach, error=error, langs=LANGUAGES, aud_note=note, **choices,
         priorities=priorities, types=[(c, type_label(c, lang)) for c in APPLICANT_TYPES],
         phases=[(n, phase_label(n, lang), n in REQUIRED_PHASES) for n in PHASES],
     )  # fmt: skip
@@ -176,7 +177,7 @@ async def new_grant_page(request: Request, staff: Staff) -> Response:
 def values_from_empty() -> dict[str, Any]:
     values: dict[str, Any] = {"priorities": [], "applicant_types": [], "amount": "",
                               "cofinancing": "0", "manual_url": "", "sessions": ""}  # fmt: skip
-    values.update({f"{f}_{lang}": "" for f in ("title", "description") for lang in LANGS})
+    values.update({f"{f}_{lang}": "" for f in ("title", "description") for lang in LANGUAGES})
     values.update({f"phase_{name}": "" for name in PHASES})
     return values
 
