@@ -10,6 +10,7 @@ import asyncio
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, func, select
 
 from bot.db import Database
@@ -77,8 +78,9 @@ async def test_two_people_finishing_registration_with_one_phone_make_one_member(
 async def test_a_row_queued_once_still_follows_the_models_insert_rules(db: Database) -> None:
     """INSERT … ON CONFLICT skips the ORM's before_insert listeners unless add_if_absent
     runs them: an SMS to the simulator's numbers must be captured, never sent for real."""
-    async with db.session() as session:
-        row = await enqueue(
+
+    async def alert(session: AsyncSession) -> OutboxMessage:
+        return await enqueue(
             session=session,
             channel="sms",
             provider="twilio",
@@ -87,17 +89,11 @@ async def test_a_row_queued_once_still_follows_the_models_insert_rules(db: Datab
             dedupe_key="alert:once",
             once=True,
         )
-        assert row.provider == SIMULATOR_PROVIDER
+
+    async with db.session() as session:
+        assert (await alert(session)).provider == SIMULATOR_PROVIDER
         with pytest.raises(AlreadyQueued):
-            await enqueue(
-                session=session,
-                channel="sms",
-                provider="twilio",
-                address=SIMULATOR_PREFIX + "007",
-                text="Gateway alert",
-                dedupe_key="alert:once",
-                once=True,
-            )
+            await alert(session)
     async with db.session() as session:
         stored = (await session.execute(select(OutboxMessage))).scalars().all()
     assert [(r.provider, r.dedupe_key) for r in stored] == [(SIMULATOR_PROVIDER, "alert:once")]
