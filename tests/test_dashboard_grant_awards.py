@@ -27,6 +27,18 @@ async def in_full_application(rt: Runtime) -> tuple[int, int]:
     return call_id, applicant_id
 
 
+async def funded_on_the_page(rt: Runtime, secretariat: Browser) -> tuple[str, int]:
+    """The secretariat moves a full application to "funded" on the call's page."""
+    call_id, applicant_id = await in_full_application(rt)
+    base = f"/admin/grants/{call_id}"
+    await secretariat.get(base)
+    await secretariat.post(
+        f"{base}/applicants/{applicant_id}/stage",
+        {"stage": "funded", "expected": "full_application"},
+    )
+    return base, applicant_id
+
+
 async def amounts(rt: Runtime, applicant_id: int) -> tuple[int | None, int | None]:
     async with rt.db.session() as session:
         applicant = await session.get(GrantApplicant, applicant_id)
@@ -78,13 +90,7 @@ async def test_funded_asks_the_amount_and_the_page_totals_it(
 async def test_an_amount_outside_the_terms_is_saved_with_the_warnings(
     rt: Runtime, secretariat: Browser
 ) -> None:
-    call_id, applicant_id = await in_full_application(rt)
-    base = f"/admin/grants/{call_id}"
-    await secretariat.get(base)
-    await secretariat.post(
-        f"{base}/applicants/{applicant_id}/stage",
-        {"stage": "funded", "expected": "full_application"},
-    )
+    base, applicant_id = await funded_on_the_page(rt, secretariat)
     bad = await secretariat.post(f"{base}/applicants/{applicant_id}/award", {"amount": "lots"})
     assert "error=grants.err_award_format" in bad.headers["location"]
     assert "ჩაწერეთ თანხა ციფრებით ლარში" in text_of(await secretariat.get(bad.headers["location"]))
@@ -103,13 +109,7 @@ async def test_an_amount_outside_the_terms_is_saved_with_the_warnings(
 async def test_the_board_cannot_record_an_amount_and_a_forged_form_is_refused(
     rt: Runtime, secretariat: Browser, board: Browser
 ) -> None:
-    call_id, applicant_id = await in_full_application(rt)
-    base = f"/admin/grants/{call_id}"
-    await secretariat.get(base)
-    await secretariat.post(
-        f"{base}/applicants/{applicant_id}/stage",
-        {"stage": "funded", "expected": "full_application"},
-    )
+    base, applicant_id = await funded_on_the_page(rt, secretariat)
     page = await board.get(base)
     assert page.status_code == 200 and "/award" not in page.text
     refused = await board.post(f"{base}/applicants/{applicant_id}/award", {"amount": "5000"})
