@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlmodel import select
 
 from handlers.polls_ballots import refresher_of
@@ -17,6 +18,7 @@ from models.base import utcnow
 from models.members import Member
 from models.outbox import OutboxMessage
 from models.polls import Poll, open_poll
+from models.polls_results import poll_results
 from tests.factories import make_member
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot, running_bot
@@ -108,3 +110,16 @@ async def reload(bot: RunningBot, poll: Poll) -> Poll:
         fresh = await session.get(Poll, poll.id)
     assert fresh is not None
     return fresh
+
+
+@pytest.fixture
+async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
+    """The whole bot for a poll test (import it into the test module)."""
+    async with polls_bot(db_url, tmp_path) as running:
+        yield running
+
+
+async def counts(bot: RunningBot, poll: Poll) -> list[int]:
+    """The poll's vote counts now, option by option."""
+    async with bot.rt.db.session() as session:
+        return (await poll_results(session=session, poll=await reload(bot, poll))).counts

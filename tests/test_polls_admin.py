@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
 from PIL import Image
 from sqlmodel import select
 
@@ -17,13 +14,14 @@ from models.members import Role
 from models.polls import Poll, PollStatus
 from tests.fakes.telegram_user import VirtualUser
 from tests.harness import RunningBot
-from tests.polls_support import add_member, polls_bot, reload, send_poll
+from tests.polls_support import (
+    add_member,
+    bot,
+    reload,
+    send_poll,
+)
 
-
-@pytest.fixture
-async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with polls_bot(db_url, tmp_path) as running:
-        yield running
+__all__ = ["bot"]  # the fixture, used by name
 
 
 async def secretary_of(bot: RunningBot) -> VirtualUser:

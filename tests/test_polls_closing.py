@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from sqlmodel import select
 
 from models.audit import AuditLog
@@ -14,15 +12,19 @@ from models.members import Role
 from models.outbox import OutStatus
 from models.polls import PollBallot, PollStatus
 from tests.harness import RunningBot
-from tests.polls_support import add_member, outbox, polls_bot, reload, send_poll, tick
+from tests.polls_support import (
+    add_member,
+    bot,
+    outbox,
+    polls_bot,
+    reload,
+    send_poll,
+    tick,
+)
+
+__all__ = ["bot"]  # the fixture, used by name
 
 PHONE_VOTER, PHONE_SILENT = "+995599400001", "+995599400002"
-
-
-@pytest.fixture
-async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with polls_bot(db_url, tmp_path) as running:
-        yield running
 
 
 async def test_the_reminder_goes_once_and_only_to_members_who_have_not_voted(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,27 +14,26 @@ from bot.sms.encoding import sms_info
 from bot.sms.translit import to_latin_sms
 from models.base import utcnow
 from models.members import Role
-from models.polls import Poll, PollInvalid
-from models.polls_results import poll_results
+from models.polls import PollInvalid
 from tests.harness import RunningBot
-from tests.polls_support import OPTIONS, QUESTION, add_member, polls_bot, reload, send_poll, tick
+from tests.polls_support import (
+    OPTIONS,
+    QUESTION,
+    add_member,
+    bot,
+    counts,
+    reload,
+    send_poll,
+    tick,
+)
+
+__all__ = ["bot"]  # the fixture, used by name
 
 AZ_PHONE, KA_PHONE, EN_PHONE = "+995599320001", "+995599320002", "+995599320003"
 VERSIONS = {
     "az": ("Təlim üçün hansı tarix uyğundur?", ["3 dekabr", "5 dekabr", "10 dekabr"]),
     "ru": ("Какая дата подходит для тренинга?", ["3 декабря", "5 декабря", "10 декабря"]),
 }
-
-
-@pytest.fixture
-async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with polls_bot(db_url, tmp_path) as running:
-        yield running
-
-
-async def counts(bot: RunningBot, poll: Poll) -> list[int]:
-    async with bot.rt.db.session() as session:
-        return (await poll_results(session=session, poll=await reload(bot, poll))).counts
 
 
 async def test_an_azerbaijani_sms_member_and_a_russian_telegram_member_get_their_versions(

@@ -2,24 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
 from sqlmodel import select
 
 from models.inbound import InboundMessage
 from models.polls_results import poll_results
 from tests.harness import RunningBot
-from tests.polls_support import add_member, outbox, polls_bot, reload, send_poll
+from tests.polls_support import (
+    add_member,
+    bot,
+    outbox,
+    reload,
+    send_poll,
+)
+
+__all__ = ["bot"]  # the fixture, used by name
 
 PHONE = "+995599300001"
-
-
-@pytest.fixture
-async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with polls_bot(db_url, tmp_path) as running:
-        yield running
 
 
 async def test_a_telegram_member_gets_a_ballot_with_one_button_per_answer(bot: RunningBot) -> None:

@@ -3,12 +3,9 @@ language, beside an open event invitation that wants the same `კი`, and afte
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import cast
 
-import pytest
 from sqlmodel import col, select
 
 from bot.sms.context import SmsRequest
@@ -16,25 +13,20 @@ from bot.sms.router import Handler, SmsRouter, WhichHint
 from models.event_rsvps import EventRsvp
 from models.inbound import InboundMessage
 from models.members import SmsScript
-from models.polls import Poll
-from models.polls_results import poll_results
 from tests.events_support import published
 from tests.harness import RunningBot
-from tests.polls_support import add_member, polls_bot, send_poll, tick
+from tests.polls_support import (
+    add_member,
+    bot,
+    counts,
+    send_poll,
+    tick,
+)
+
+__all__ = ["bot"]  # the fixture, used by name
 
 PHONE = "+995599310001"
 YES_NO = ["კი", "არა"]
-
-
-@pytest.fixture
-async def bot(db_url: str, tmp_path: Path) -> AsyncIterator[RunningBot]:
-    async with polls_bot(db_url, tmp_path) as running:
-        yield running
-
-
-async def counts(bot: RunningBot, poll: Poll) -> list[int]:
-    async with bot.rt.db.session() as session:
-        return (await poll_results(session=session, poll=poll)).counts
 
 
 async def routes_of(bot: RunningBot, phone: str) -> list[str | None]:
