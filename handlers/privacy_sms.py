@@ -107,7 +107,7 @@ async def _erase(request: SmsRequest, member: Member) -> None:
     if request.inbound is not None:  # this very message carries the phone number too
         request.inbound.text, request.inbound.address = None, None
     await erase_member(session=request.session, member=member, channel="sms")
-    row = await enqueue(
+    await enqueue(
         session=request.session,
         channel="sms",
         provider=request.sms.provider,
@@ -117,7 +117,6 @@ async def _erase(request: SmsRequest, member: Member) -> None:
         priority=Priority.REPLY,
     )
     request.member = None
-    assert row.id is not None
     _redact_later(request.rt)
 
 
