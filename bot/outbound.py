@@ -135,47 +135,40 @@ async def queue_for_member(
         sms_text = with_stop_line(sms_text, language, "sms")
     rows: list[OutboxMessage] = []
     for ch in channels:
+        target: dict[str, Any]  # what differs by channel
         if ch == "telegram" and member.telegram_reachable():
             assert member.telegram_id is not None
-            with suppress(AlreadyQueued):  # once=True: queued before
-                rows.append(
-                    await enqueue(
-                        session=session,
-                        channel="telegram",
-                        provider="telegram",
-                        address=str(member.telegram_id),
-                        text=telegram_text,
-                        payload={**message.telegram_payload(), "sms_text": sms_text},
-                        member_id=member.id,
-                        kind=kind,
-                        priority=priority,
-                        broadcast_id=broadcast_id,
-                        dedupe_key=f"{dedupe_key}:telegram" if dedupe_key else None,
-                        urgent=urgent,
-                        once=once,
-                    )
-                )
+            target = {
+                "provider": "telegram",
+                "address": str(member.telegram_id),
+                "text": telegram_text,
+                "payload": {**message.telegram_payload(), "sms_text": sms_text},
+            }
         elif ch == "sms" and member.sms_reachable():
             assert member.phone is not None
             not_before = None
             if not urgent and priority == Priority.BULK:
                 not_before = quiet_until(settings, now or datetime.now().astimezone())
-            with suppress(AlreadyQueued):  # once=True: queued before
-                rows.append(
-                    await enqueue(
-                        session=session,
-                        channel="sms",
-                        provider=sms_provider or sms_provider_for(settings),
-                        address=member.phone,
-                        text=sms_body(member, sms_text),
-                        member_id=member.id,
-                        kind=kind,
-                        priority=priority,
-                        not_before=not_before,
-                        broadcast_id=broadcast_id,
-                        dedupe_key=f"{dedupe_key}:sms" if dedupe_key else None,
-                        urgent=urgent,
-                        once=once,
-                    )
-                )
+            target = {
+                "provider": sms_provider or sms_provider_for(settings),
+                "address": member.phone,
+                "text": sms_body(member, sms_text),
+                "not_before": not_before,
+            }
+        else:
+            continue
+        with suppress(AlreadyQueued):  # once=True: queued before
+            row = await enqueue(
+                session=session,
+                channel=ch,
+                member_id=member.id,
+                kind=kind,
+                priority=priority,
+                broadcast_id=broadcast_id,
+                dedupe_key=f"{dedupe_key}:{ch}" if dedupe_key else None,
+                urgent=urgent,
+                once=once,
+                **target,
+            )
+            rows.append(row)
     return rows
